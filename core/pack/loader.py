@@ -1,0 +1,139 @@
+"""Loading a pack: read → resolve ``extends`` → schema-check → merge → compile. All or nothing.
+
+>>> pack = PackLoader().load(Path("examples/counties/binzhou-pengli"))   # doctest: +SKIP
+
+Every problem in every file of the pack and its bases is collected before :class:`PackError` is raised,
+so county staff fix them in one pass. Loading has no side effects and no global registry: a loader
+only caches the files it has read, for the packs it loads.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..workcal import CalendarError, WorkCalendar
+from .context import Context
+from .merge import merge
+from .model import Pack, Reference, frozen_map
+from .problems import PackError, Position, Problem, display_path
+from .resolve import PackIndex, resolve_chain, search_path
+from .schema import schema_problems
+from .sections.duties import compile_departments, compile_duties
+from .sections.events import compile_channels, compile_classification
+from .sections.grid import compile_grid
+from .sections.indicators import compile_indicators
+from .sections.manifest import compile_manifest
+from .source import PackSource, read_pack
+from .yamlsrc import YDict
+
+# Sections the engine executes today. A section in the schema but not here is refused, never ignored.
+SUPPORTED = frozenset({"pack", "calendar", "grid", "departments", "duties", "events", "channels", "indicators"})
+SECTION_NAMES = {"fields": "字段注册表", "forms": "表单", "routing": "流转规则", "workflow": "工作流程",
+                 "escalation": "超期升级", "scoring": "考核评分", "plugins": "插件", "scenarios": "场景"}
+
+
+@dataclass
+class PackLoader:
+    """Loads packs; ``path`` adds folders where bases are looked for (before $WANGGE_PACK_PATH and rulepacks/)."""
+
+    path: tuple[Path, ...] = ()
+    _sources: dict[Path, tuple[PackSource, list[Problem]]] = field(default_factory=dict)
+
+    def load(self, location: Path | str) -> Pack:
+        location = Path(location)
+        problems: list[Problem] = []
+        source = self._read(location.resolve(), problems)
+        if problems or not _manifest_ok(source, problems):
+            raise PackError(problems)
+        index = PackIndex(search_path(location.resolve(), self.path))
+        chain = resolve_chain(source, index, lambda p: self._read(p, problems), problems)
+        for member in chain:
+            _check_member(member, problems)
+        if problems:
+            raise PackError(problems)
+        pack = _compile(chain, problems)
+        if problems:
+            raise PackError(problems)
+        return pack
+
+    def _read(self, path: Path, problems: list[Problem]) -> PackSource:
+        if path not in self._sources:
+            own: list[Problem] = []
+            self._sources[path] = (read_pack(path, own), own)
+        source, own = self._sources[path]
+        problems.extend(own)
+        return source
+
+
+def load_pack(location: Path | str, path: tuple[Path, ...] = ()) -> Pack:
+    """Load one pack (see :class:`PackLoader`)."""
+    return PackLoader(tuple(Path(p) for p in path)).load(location)
+
+
+def _manifest_ok(source: PackSource, problems: list[Problem]) -> bool:
+    if "pack" not in source.sections:
+        problems.append(Problem("SCHEMA", '规则包缺少清单 "pack:" (missing manifest)',
+                                Position(display_path(source.path)), "在 pack.yaml 中写 pack: id/name/region/version"))
+        return False
+    return True
+
+
+def _check_member(source: PackSource, problems: list[Problem]) -> None:
+    """Schema problems of each file, and sections this engine does not execute yet."""
+    for name, tree in source.files:
+        problems.extend(schema_problems(tree, name))
+    for key in source.sections:
+        if key in SECTION_NAMES and key not in SUPPORTED:
+            problems.append(Problem(
+                "NOT_SUPPORTED", f'该部分尚未支持: "{key}" ({SECTION_NAMES[key]}) — section not supported yet',
+                source.sections.key_pos[key], "引擎还不能执行这一部分;请先删除它,以免被误认为已生效"))
+
+
+def _compile(chain: list[PackSource], problems: list[Problem]) -> Pack:
+    leaf = chain[-1]
+    merged: Any = YDict()
+    for member in chain:
+        own = YDict(((k, v) for k, v in member.sections.items() if k != "pack"),
+                    pos=member.sections.pos, key_pos=member.sections.key_pos)
+        merged = merge(merged, own, problems)
+    ctx = Context(merged, leaf.manifest_position, problems)
+    reference = _reference(chain, problems) if len(chain) > 1 or not leaf.manifest.get("reference") else None
+    calendar = _calendar(merged.get("calendar"), ctx)
+    grid = compile_grid(merged.get("grid"), ctx)
+    levels = [lv.id for lv in grid.levels]
+    departments = compile_departments(merged.get("departments"), levels, ctx)
+    own_reference = reference if not leaf.manifest.get("reference") else None
+    events = compile_classification(merged.get("events"), ctx, own_reference)
+    channels = compile_channels(merged.get("channels"), ctx, own_reference)
+    if reference is None:
+        reference = Reference(leaf.pack_id or "", events, frozen_map(channels))
+    return Pack(
+        manifest=compile_manifest(leaf.manifest), lineage=tuple(f"{m.pack_id}@{m.version}" for m in chain),
+        root=leaf.path, calendar=calendar, grid=grid, departments=frozen_map(departments),
+        duties=compile_duties(merged.get("duties"), levels, departments, ctx),
+        events=events, channels=frozen_map(channels), indicators=frozen_map(compile_indicators(merged.get("indicators"), ctx)),
+        reference=reference, merged=merged)
+
+
+def _reference(chain: list[PackSource], problems: list[Problem]) -> Reference | None:
+    """The reference vocabulary: the classification of the reference pack at the root of the chain."""
+    root = chain[0]
+    if not root.manifest.get("reference"):
+        if not chain[-1].manifest.get("reference"):
+            problems.append(Problem(
+                "UNMAPPED_CLASS", "规则包没有继承参考分类包,事件分类无法对应到参考分类 (no reference classification)",
+                chain[-1].manifest_position, '请继承全国基础包: extends: {id: cn.base, version: ">=1.0,<2"}'))
+        return None
+    ctx = Context(root.sections, root.manifest_position, problems)
+    classification = compile_classification(root.sections.get("events"), ctx, None)
+    channels = compile_channels(root.sections.get("channels"), ctx, None)
+    return Reference(root.pack_id or "", classification, frozen_map(channels))
+
+
+def _calendar(raw: Any, ctx: Context) -> WorkCalendar:
+    try:
+        return WorkCalendar.from_spec(raw if isinstance(raw, dict) else None)
+    except CalendarError as exc:
+        ctx.problem(exc.code, exc.message, ("calendar", *exc.path), getattr(exc, "hint", ""))
+        return WorkCalendar.from_spec(None)
