@@ -25,14 +25,14 @@ class Context:
     def require(self, entry: dict, key: str, path: Path_, what: str) -> Any:
         """The value of a field that merging may leave out but compiling needs; a problem if absent."""
         if key not in entry or entry[key] in (None, ""):
-            self.problem("SCHEMA", f'{what} 缺少必填字段 "{key}" (missing required field)', path, f"请添加 {key}:")
+            self.problem("SCHEMA", path, f'{what} 缺少必填字段 "{key}" (missing required field)', f"请添加 {key}:")
             return None
         return entry[key]
 
     def unique(self, seen: dict[Any, Path_], key: Any, path: Path_, what: str) -> bool:
         """Record ``key``; a DUPLICATE_ID problem (pointing at the first use) if it was already seen."""
         if key in seen:
-            self.problem("DUPLICATE_ID", f'重复的{what} "{key}" (duplicate)', path, f"第一次出现在 {self.at(seen[key])}")
+            self.problem("DUPLICATE_ID", path, f'重复的{what} "{key}" (duplicate)', f"第一次出现在 {self.at(seen[key])}")
             return False
         seen[key] = path
         return True

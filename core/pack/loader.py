@@ -133,7 +133,7 @@ def _reference(chain: list[PackSource], problems: list[Problem]) -> Reference | 
 
 def _calendar(raw: Any, ctx: Context) -> WorkCalendar:
     try:
-        return WorkCalendar.from_spec(raw if isinstance(raw, dict) else None)
+        return WorkCalendar.from_spec(raw)
     except CalendarError as exc:
-        ctx.problem(exc.code, exc.message, ("calendar", *exc.path), getattr(exc, "hint", ""))
+        ctx.problem(exc.code, ("calendar", *exc.path), exc.message, exc.hint)
         return WorkCalendar.from_spec(None)

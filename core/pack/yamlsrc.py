@@ -75,13 +75,20 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             items = [self.build(child) for child in node.value]
             return YList(items, _position(self.file, node), [_position(self.file, c) for c in node.value])
-        return self.constructor.construct_object(node, deep=True)
+        return self._scalar(node)
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except (ValueError, TypeError, OverflowError) as exc:
+            # SafeLoader's constructors raise these for values such as an impossible date (2026-13-01).
+            raise YAMLSyntaxError(f"YAML 值无法识别 ({exc}): {node.value!r}", _position(self.file, node)) from None
 
     def _mapping(self, node: yaml.MappingNode) -> YDict:
         self.constructor.flatten_mapping(node)
         result = YDict(pos=_position(self.file, node))
         for key_node, value_node in node.value:
-            key = self.constructor.construct_object(key_node, deep=True)
+            key = self._scalar(key_node)
             if not isinstance(key, (str, int, float, bool)) and key is not None:
                 raise YAMLSyntaxError("键必须是简单值 (a key must be a plain scalar)", _position(self.file, key_node))
             key = str(key) if not isinstance(key, str) else key

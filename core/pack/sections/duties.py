@@ -21,7 +21,7 @@ def compile_departments(raw: Any, levels: list[str], ctx: Context) -> dict[str, 
         name = ctx.require(entry, "name", path, what)
         level = ctx.require(entry, "level", path, what)
         if level is not None and level != ABOVE and level not in levels:
-            ctx.problem("UNKNOWN_LEVEL", f'{what} 引用了未声明的层级 "{level}"', (*path, "level"),
+            ctx.problem("UNKNOWN_LEVEL", (*path, "level"), f'{what} 引用了未声明的层级 "{level}"',
                         did_you_mean(level, [*levels, ABOVE]))
         departments[entry["id"]] = Department(entry["id"], name or entry["id"], level or "", entry.get("kind", "line"),
                                               entry.get("source", "published"), entry.get("name_en", ""))
@@ -55,16 +55,16 @@ def _item(item: dict, category: str, path: tuple, levels: list[str], departments
     owners = tuple(item.get("departments") or ())
     for n, dept in enumerate(owners):
         if dept not in departments:
-            ctx.problem("UNKNOWN_DEPARTMENT", f'{what} 引用了未声明的部门 "{dept}"', (*path, "departments", n),
+            ctx.problem("UNKNOWN_DEPARTMENT", (*path, "departments", n), f'{what} 引用了未声明的部门 "{dept}"',
                         did_you_mean(dept, list(departments)))
     level = item.get("handle_level")
     if level is not None and level not in levels:
-        ctx.problem("UNKNOWN_LEVEL", f'{what} 的就地处置层级 "{level}" 未声明', (*path, "handle_level"),
+        ctx.problem("UNKNOWN_LEVEL", (*path, "handle_level"), f'{what} 的就地处置层级 "{level}" 未声明',
                     did_you_mean(level, levels))
     admission = item.get("admission", "admitted")
     until = as_date(item.get("until"))
     if admission == "temporary" and until is None:
-        ctx.problem("TEMPORARY_WITHOUT_END", f"{what} 是临时准入事项,但没有截止日期 until", path,
+        ctx.problem("TEMPORARY_WITHOUT_END", path, f"{what} 是临时准入事项,但没有截止日期 until",
                     "临时事项须经批准并写明截止日期,如 until: 2025-12-31")
     patrol = item.get("patrol") or {}
     return DutyItem(item["id"], name or item["id"], category, owners, level, admission, until,
@@ -78,7 +78,7 @@ def _check_counts(duties: Duties, ctx: Context) -> None:
     for key, expected in duties.expected.items():
         if actual[key] != expected:
             ctx.problem("COUNT_MISMATCH",
-                        f"声明 {expected}{names[key]},实际 {actual[key]}{names[key]} (declared count not met)",
                         ("duties", "expected", key),
+                        f"声明 {expected}{names[key]},实际 {actual[key]}{names[key]} (declared count not met)",
                         "departments 计的是至少负责一项事项的部门数" if key == "departments" else
                         "来源只给出数量时,用示意事项 (source: illustrative) 补足结构")

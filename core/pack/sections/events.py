@@ -43,11 +43,11 @@ def _ranges(raw: dict, ctx: Context) -> dict[str, tuple[int, int]]:
         if isinstance(raw.get(key), str):
             low, high = (int(x) for x in raw[key].split("-"))
             if low > high:
-                ctx.problem("CODE_RANGE", f"编码范围 {raw[key]} 的起点大于终点", ("events", "codes", key), "")
+                ctx.problem("CODE_RANGE", ("events", "codes", key), f"编码范围 {raw[key]} 的起点大于终点", "")
             ranges[key] = (low, high)
     standard, local = ranges["standard"], ranges["local"]
     if standard[0] <= local[1] and local[0] <= standard[1]:
-        ctx.problem("CODE_RANGE", "标准编码范围与本地扩展范围重叠 (ranges overlap)", ("events", "codes"), "")
+        ctx.problem("CODE_RANGE", ("events", "codes"), "标准编码范围与本地扩展范围重叠 (ranges overlap)", "")
     return ranges
 
 
@@ -80,7 +80,7 @@ def _time_limits(raw: Any, path: tuple, ctx: Context) -> dict[str, TimeLimit]:
         try:
             limits[zone] = parse_time_limit(text)
         except TimeLimitError as exc:
-            ctx.problem(exc.code, exc.message, where, exc.hint)
+            ctx.problem(exc.code, where, exc.message, exc.hint)
     return limits
 
 
@@ -91,8 +91,8 @@ def _check_mapping(class_id: str, maps_to: str, major: EventClass | None, path: 
     if target is None or (target.parent is None) != (major is None):
         options = [c.id for c in (reference.classification.subclasses() if major else reference.classification.majors)]
         ctx.problem("UNMAPPED_CLASS",
-                    f'{kind} "{class_id}" 没有对应到参考分类 ({reference.pack}) 中的{kind} "{maps_to}" (unmapped class)',
                     (*path, "maps_to"),
+                    f'{kind} "{class_id}" 没有对应到参考分类 ({reference.pack}) 中的{kind} "{maps_to}" (unmapped class)',
                     "请用 maps_to: 指向参考分类的" + kind + "。" + did_you_mean(maps_to, options))
 
 
@@ -104,10 +104,10 @@ def _check_code_range(class_id: str, code: str, path: tuple, ctx: Context, refer
     is_local = reference is not None and class_id not in reference.classification.classes
     if is_local and not in_local:
         low, high = ranges["local"]
-        ctx.problem("CODE_RANGE", f'本地扩展小类 "{class_id}" 的编码 {code} 不在本地扩展范围 {low:03}–{high:03} 内',
-                    (*path, "code"), "参考分类中没有的小类是本地扩展,须使用本地范围编码")
+        ctx.problem("CODE_RANGE", (*path, "code"),
+                    f'本地扩展小类 "{class_id}" 的编码 {code} 不在本地扩展范围 {low:03}–{high:03} 内', "参考分类中没有的小类是本地扩展,须使用本地范围编码")
     elif not (in_standard or in_local):
-        ctx.problem("CODE_RANGE", f'小类 "{class_id}" 的编码 {code} 不在任何声明的编码范围内', (*path, "code"), "")
+        ctx.problem("CODE_RANGE", (*path, "code"), f'小类 "{class_id}" 的编码 {code} 不在任何声明的编码范围内', "")
 
 
 def compile_channels(raw: Any, ctx: Context, reference: Reference | None) -> dict[str, Channel]:
@@ -120,7 +120,7 @@ def compile_channels(raw: Any, ctx: Context, reference: Reference | None) -> dic
         name = ctx.require(entry, "name", path, f'渠道 "{entry["id"]}"')
         maps_to = entry.get("maps_to", entry["id"])
         if reference is not None and maps_to not in reference.channels:
-            ctx.problem("UNMAPPED_CHANNEL", f'渠道 "{entry["id"]}" 没有对应到参考渠道 "{maps_to}" (unmapped channel)',
-                        path, did_you_mean(maps_to, list(reference.channels)))
+            ctx.problem("UNMAPPED_CHANNEL", path,
+                        f'渠道 "{entry["id"]}" 没有对应到参考渠道 "{maps_to}" (unmapped channel)', did_you_mean(maps_to, list(reference.channels)))
         channels[entry["id"]] = Channel(entry["id"], name or entry["id"], maps_to, entry.get("name_en", ""))
     return channels

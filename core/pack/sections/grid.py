@@ -44,7 +44,7 @@ def _roles(raw: Any, depth: dict[str, int], ctx: Context) -> list[Role]:
         name = ctx.require(entry, "name", path, what)
         level = ctx.require(entry, "level", path, what)
         if level is not None and level not in depth:
-            ctx.problem("UNKNOWN_LEVEL", f'{what} 引用了未声明的层级 "{level}"', (*path, "level"),
+            ctx.problem("UNKNOWN_LEVEL", (*path, "level"), f'{what} 引用了未声明的层级 "{level}"',
                         did_you_mean(level, list(depth)))
         roles.append(Role(entry["id"], name or entry["id"], level or "", _headcount(entry.get("count", "N")),
                           entry.get("kind", "other"), entry.get("title", ""), entry.get("name_en", "")))
@@ -110,26 +110,26 @@ class _UnitBuilder:
         for key in ("code", "name"):
             for placeholder in PLACEHOLDER.findall(spec[key]):
                 if not ALLOWED_PLACEHOLDER.match(placeholder):
-                    self.ctx.problem("SCHEMA", f'生成模式 {key} 中的占位符 "{{{placeholder}}}" 无效 (bad placeholder)',
-                                     (*path, key), "可用: {parent} {parent_name} {n} {n:03}")
+                    self.ctx.problem("SCHEMA", (*path, key),
+                                     f'生成模式 {key} 中的占位符 "{{{placeholder}}}" 无效 (bad placeholder)', "可用: {parent} {parent_name} {n} {n:03}")
                     ok = False
         return ok
 
     def _add(self, code: str, name: str, level: str | None, parent: Unit | None, zone: str | None,
              source: str, path: tuple) -> Unit | None:
         if len(self.units) >= MAX_UNITS:
-            self.ctx.problem("SCHEMA", f"网格单元超过 {MAX_UNITS} 个 (too many units)", path, "")
+            self.ctx.problem("SCHEMA", path, f"网格单元超过 {MAX_UNITS} 个 (too many units)", "")
             return None
         if level is not None and level not in self.depth:
-            self.ctx.problem("UNKNOWN_LEVEL", f'单元 "{code}" 引用了未声明的层级 "{level}"', (*path, "level"),
+            self.ctx.problem("UNKNOWN_LEVEL", (*path, "level"), f'单元 "{code}" 引用了未声明的层级 "{level}"',
                              did_you_mean(level, list(self.depth)))
             return None
         if level is None:
             return None
         if parent is not None and self.depth[level] != self.depth[parent.level] + 1:
             expected = next((lv for lv, d in self.depth.items() if d == self.depth[parent.level] + 1), None)
-            self.ctx.problem("LEVEL_ORDER", f'单元 "{code}" 的层级 "{level}" 不是上级 "{parent.code}" ({parent.level}) 的下一层',
-                             (*path, "level"), f"应为 {expected}" if expected else "上级已是最低层级")
+            self.ctx.problem("LEVEL_ORDER", (*path, "level"),
+                             f'单元 "{code}" 的层级 "{level}" 不是上级 "{parent.code}" ({parent.level}) 的下一层', f"应为 {expected}" if expected else "上级已是最低层级")
             return None
         if not self.ctx.unique(self.seen, code, path, "单元编码"):
             return None

@@ -38,5 +38,5 @@ def _fact(raw: dict, path: tuple, ctx: Context) -> FactCount:
     try:
         return FactCount(raw["fact"], compile_expression(where), where)
     except ExprError as exc:
-        ctx.problem("BAD_EXPRESSION", f"过滤表达式错误: {exc}", (*path, "where"), f"表达式: {where}")
+        ctx.problem("BAD_EXPRESSION", (*path, "where"), f"过滤表达式错误: {exc}", f"表达式: {where}")
         return FactCount(raw["fact"], None, where)
