@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from datetime import date, datetime
 from importlib.metadata import entry_points
@@ -71,14 +72,24 @@ def show(path: Path, merged: bool, as_json: bool, search: tuple[Path, ...]) -> N
     if as_json:
         click.echo(json.dumps(document, ensure_ascii=False, indent=2, default=str))
     else:
-        click.echo(yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=120))
+        click.echo(yaml.dump(document, Dumper=QuotingDumper, allow_unicode=True, sort_keys=False, width=120))
 
 
 def _manifest_dict(pack: Any) -> dict[str, Any]:
     m = pack.manifest
-    out = {"id": m.id, "name": m.name, "region": m.region, "version": m.version, "lineage": list(pack.lineage)}
+    out: dict[str, Any] = {"id": m.id, "name": m.name}
+    if m.name_en:
+        out["name_en"] = m.name_en
+    out.update({"region": m.region, "version": m.version, "lineage": list(pack.lineage)})
     if m.extends_id:
         out["extends"] = {"id": m.extends_id, "version": m.extends_range}
+    if m.effective:
+        out["effective"] = m.effective.isoformat()
+    if m.description:
+        out["description"] = m.description
+    out["sources"] = [{k: v for k, v in (("id", s.id), ("title", s.title), ("publisher", s.publisher),
+                                         ("date", s.date.isoformat() if s.date else None), ("doc_no", s.doc_no),
+                                         ("file", s.file), ("url", s.url)) if v} for s in m.sources]
     return out
 
 
@@ -109,6 +120,21 @@ def plain(value: Any) -> Any:
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     return value
+
+
+NUMERIC_LOOKING = re.compile(r"^[-+]?[0-9][0-9_.:eE+-]*$")
+
+
+class QuotingDumper(yaml.SafeDumper):
+    """Quotes text that any YAML reader (1.1 or 1.2) might take for a number, such as codes "079"."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "'" if NUMERIC_LOOKING.match(value) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+QuotingDumper.add_representer(str, _represent_str)
 
 
 def _add_contributed_commands() -> None:

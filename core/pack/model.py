@@ -59,6 +59,7 @@ class Level:
     name: str
     depth: int
     name_en: str = ""
+    source: str = "published"
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ class Role:
     kind: str = "other"
     title: str = ""
     name_en: str = ""
+    total: int | None = None  # headcount across the whole level, when the source gives only that
+    source: str = "published"
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,7 @@ class Unit:
     parent: str | None
     zone: str | None
     source: str = "published"
+    type: str = ""  # 村 / 社区, 镇 / 街道 …: a kind of unit within a level
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,7 @@ class EventClass:
     maps_to: str
     time_limits: Mapping[str, TimeLimit] = field(default_factory=_empty)
     name_en: str = ""
+    source: str = "published"
 
     def time_limit(self, zone: str | None = None) -> TimeLimit | None:
         """The limit for a zone class (A/B/C), falling back to the class-wide limit ``*``."""
@@ -219,6 +224,7 @@ class Channel:
     name: str
     maps_to: str
     name_en: str = ""
+    source: str = "published"
 
 
 @dataclass(frozen=True)

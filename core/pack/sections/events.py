@@ -67,7 +67,7 @@ def _class(entry: dict, major: EventClass | None, path: tuple, ctx: Context, ref
     if major is not None:
         _check_code_range(entry["id"], code, path, ctx, reference, ranges)
     return EventClass(entry["id"], code, name, major.id if major else None, maps_to, frozen_map(limits),
-                      entry.get("name_en", ""))
+                      entry.get("name_en", ""), entry.get("source", "published"))
 
 
 def _time_limits(raw: Any, path: tuple, ctx: Context) -> dict[str, TimeLimit]:
@@ -122,5 +122,6 @@ def compile_channels(raw: Any, ctx: Context, reference: Reference | None) -> dic
         if reference is not None and maps_to not in reference.channels:
             ctx.problem("UNMAPPED_CHANNEL", path,
                         f'渠道 "{entry["id"]}" 没有对应到参考渠道 "{maps_to}" (unmapped channel)', did_you_mean(maps_to, list(reference.channels)))
-        channels[entry["id"]] = Channel(entry["id"], name or entry["id"], maps_to, entry.get("name_en", ""))
+        channels[entry["id"]] = Channel(entry["id"], name or entry["id"], maps_to, entry.get("name_en", ""),
+                                        entry.get("source", "published"))
     return channels

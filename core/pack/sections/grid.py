@@ -30,7 +30,8 @@ def _levels(raw: Any, ctx: Context) -> list[Level]:
         path = ("grid", "levels", i)
         if ctx.unique(seen, entry["id"], path, "层级"):
             name = ctx.require(entry, "name", path, f'层级 "{entry["id"]}"') or entry["id"]
-            levels.append(Level(entry["id"], name, len(levels), entry.get("name_en", "")))
+            levels.append(Level(entry["id"], name, len(levels), entry.get("name_en", ""),
+                                entry.get("source", "published")))
     return levels
 
 
@@ -47,7 +48,8 @@ def _roles(raw: Any, depth: dict[str, int], ctx: Context) -> list[Role]:
             ctx.problem("UNKNOWN_LEVEL", (*path, "level"), f'{what} 引用了未声明的层级 "{level}"',
                         did_you_mean(level, list(depth)))
         roles.append(Role(entry["id"], name or entry["id"], level or "", _headcount(entry.get("count", "N")),
-                          entry.get("kind", "other"), entry.get("title", ""), entry.get("name_en", "")))
+                          entry.get("kind", "other"), entry.get("title", ""), entry.get("name_en", ""),
+                          entry.get("total"), entry.get("source", "published")))
     return roles
 
 
@@ -81,7 +83,8 @@ class _UnitBuilder:
         what = f'单元 "{code}"'
         name = self.ctx.require(entry, "name", path, what)
         level = self.ctx.require(entry, "level", path, what)
-        unit = self._add(code, name or code, level, parent, entry.get("zone"), entry.get("source", "published"), path)
+        unit = self._add(code, name or code, level, parent, entry.get("zone"), entry.get("source", "published"), path,
+                         entry.get("type", ""))
         if unit is not None:
             self.entries(entry.get("children"), unit, (0, 1), (*path, "children"))
 
@@ -98,7 +101,7 @@ class _UnitBuilder:
         for n in range(1, count + 1):
             fields = {"parent": parent.code if parent else "", "parent_name": parent.name if parent else "", "n": n}
             unit = self._add(spec["code"].format(**fields), spec["name"].format(**fields), spec["level"], parent,
-                             spec.get("zone"), spec.get("source", "illustrative"), path)
+                             spec.get("zone"), spec.get("source", "illustrative"), path, spec.get("type", ""))
             if unit is None:
                 return
             made.append(unit)
@@ -116,7 +119,7 @@ class _UnitBuilder:
         return ok
 
     def _add(self, code: str, name: str, level: str | None, parent: Unit | None, zone: str | None,
-             source: str, path: tuple) -> Unit | None:
+             source: str, path: tuple, unit_type: str = "") -> Unit | None:
         if len(self.units) >= MAX_UNITS:
             self.ctx.problem("SCHEMA", path, f"网格单元超过 {MAX_UNITS} 个 (too many units)", "")
             return None
@@ -133,7 +136,8 @@ class _UnitBuilder:
             return None
         if not self.ctx.unique(self.seen, code, path, "单元编码"):
             return None
-        unit = Unit(code, name, level, parent.code if parent else None, zone or (parent.zone if parent else None), source)
+        unit = Unit(code, name, level, parent.code if parent else None, zone or (parent.zone if parent else None),
+                    source, unit_type)
         self.units[code] = unit
         self.children.setdefault(parent.code if parent else "", []).append(code)
         return unit

@@ -26,7 +26,7 @@ def as_date(value: Any) -> date | None:
         try:
             return date.fromisoformat(value)
         except ValueError:
-            return None
+            return None  # a year or year-month only: kept in the text, not as a day
     return None
 
 
