@@ -11,7 +11,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from . import values as V
-from .functions import Clock, FunctionSet
+from .functions import DEFAULT_FUNCTIONS, Clock, FunctionSet
 from .nodes import Binary, Call, ListNode, Literal, Logical, Node, Unary, Var
 from .regex import translate
 
@@ -187,22 +187,23 @@ class _Compiler:
 
     def call(self, node: Call) -> tuple[Compiled, bool]:
         fn = self.functions[node.name]
-        if node.name == "if" and fn is self.functions.get("if") and fn.impl.__name__ == "_special_form":
+        builtin = DEFAULT_FUNCTIONS.get(node.name) is fn
+        if builtin and node.name == "if":
             cond = as_test(*self.compile(node.args[0]))
             (then, then_bool), (other, other_bool) = self.compile(node.args[1]), self.compile(node.args[2])
             return (lambda env, clk: then(env, clk) if cond(env, clk) else other(env, clk)), then_bool and other_bool
-        if node.name == "regex" and fn.impl.__name__ == "_special_form":
+        if builtin and node.name == "regex":
             text = self.compile(node.args[0])[0]
             matcher = translate(node.args[1].value).python.fullmatch  # type: ignore[attr-defined]
             return (lambda env, clk: (s := text(env, clk)).__class__ is str and matcher(s) is not None), True
-        impl = fn.impl
+        impl, returns_bool = fn.impl, builtin and fn.returns_bool  # a caller's function is not trusted to return bools
         args = tuple(self.compile(a)[0] for a in node.args)
         if fn.clock:
-            return (lambda env, clk: impl(system_clock(clk), *[a(env, clk) for a in args])), fn.returns_bool
+            return (lambda env, clk: impl(system_clock(clk), *[a(env, clk) for a in args])), returns_bool
         if len(args) == 1:
             (a,) = args
-            return (lambda env, clk: impl(a(env, clk))), fn.returns_bool
+            return (lambda env, clk: impl(a(env, clk))), returns_bool
         if len(args) == 2:
             a, b = args
-            return (lambda env, clk: impl(a(env, clk), b(env, clk))), fn.returns_bool
-        return (lambda env, clk: impl(*[a(env, clk) for a in args])), fn.returns_bool
+            return (lambda env, clk: impl(a(env, clk), b(env, clk))), returns_bool
+        return (lambda env, clk: impl(*[a(env, clk) for a in args])), returns_bool
