@@ -115,7 +115,8 @@ def check_date_literal(args: tuple[Node, ...], source: str) -> None:
 
 
 def _check_places(args: tuple[Node, ...], source: str) -> None:
-    if len(args) == 2 and isinstance(args[1], Literal) and args[1].value.__class__ is not int:
+    places = args[1].value if len(args) == 2 and isinstance(args[1], Literal) else 0
+    if not (places.__class__ is int or (places.__class__ is float and places.is_integer())):
         raise ExprError("round 的第二个参数(小数位数)必须是整数", "round() places must be an integer",
                         args[1].column, source)
 
@@ -293,8 +294,8 @@ def _special_form(*_args: Any) -> Any:  # pragma: no cover - compiled specially,
 
 def _f(name: str, impl: Callable[..., Any], low: int, high: int | None, zh: str, en: str, *,
        returns_bool: bool = False, clock: bool = False,
-       check: Callable[[tuple[Node, ...], str], None] | None = None) -> Function:
-    return Function(name, impl, low, high, js=f"W.{name}", returns_bool=returns_bool, clock=clock,
+       check: Callable[[tuple[Node, ...], str], None] | None = None, js: str | None = None) -> Function:
+    return Function(name, impl, low, high, js=js or f"W.{name}", returns_bool=returns_bool, clock=clock,
                     check=check, summary=zh, summary_en=en)
 
 
@@ -306,7 +307,7 @@ DEFAULT_FUNCTIONS = FunctionSet([
     _f("days_between", _days_between, 2, 2, "从第一个日期到第二个日期相隔的天数", "days from the first date to the second"),
     _f("age", _age, 1, 1, "按出生日期算到今天的周岁", "full years since a birth date", clock=True),
     _f("len", _len, 1, 1, "文字的字数,或列表的项数", "characters of a text, items of a list"),
-    _f("string_length", _len, 1, 1, "同 len", "same as len"),
+    _f("string_length", _len, 1, 1, "同 len", "same as len", js="W.len"),
     _f("regex", _special_form, 2, 2, "文字是否完全符合正则表达式", "whether the whole text matches the pattern",
        returns_bool=True, check=check_regex),
     _f("contains", _contains, 2, 2, "文字是否包含另一段文字", "whether a text contains another", returns_bool=True),

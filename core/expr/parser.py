@@ -59,6 +59,9 @@ class _Parser:
 
     def unexpected(self, zh_wanted: str = "", en_wanted: str = "") -> ExprError:
         t = self.tok
+        if t.kind == NAME and t.value.lower() in KEYWORDS and t.value not in KEYWORDS:
+            return self.error(f"「{t.value}」请写成小写的 {t.value.lower()}", f"write {t.value.lower()!r} in lower case",
+                              t.column)
         if t.kind == EOF:
             zh, en = "表达式不完整", "incomplete expression"
         else:

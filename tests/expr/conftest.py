@@ -41,3 +41,34 @@ def node():
     runner = NodeRunner()
     yield runner
     runner.close()
+
+
+def canonical(value):
+    """JSON-normalised form for comparing Python and JavaScript results: numbers as floats."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    if isinstance(value, dict):
+        return {k: canonical(v) for k, v in value.items()}
+    raise TypeError(type(value))
+
+
+@pytest.fixture(scope="module")
+def parity(node):
+    """parity([(expression, env, today, now), ...]) asserts Python and JavaScript agree on each case."""
+    def check(cases):
+        batch = [{"js": e.to_js(), "env": env, "today": today.isoformat() if today else None,
+                  "now": now.isoformat() if now else None} for e, env, today, now in cases]
+        answers = node.run(batch)
+        failures = []
+        for (e, env, today, now), answer in zip(cases, answers):
+            py = canonical(e.evaluate(env, today=today, now=now))
+            js = answer.get("value", ("<error>", answer.get("error")))
+            js = canonical(js) if not isinstance(js, tuple) else js
+            if py != js:
+                failures.append(f"{e.source!r} env={env!r}: python={py!r} js={js!r} code={e.to_js()}")
+        assert not failures, "\n".join(failures[:10])
+    return check

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...expr import ExprError, compile_expression
 from ..context import Context, entries
 from ..model import FactCount, Indicator
 
@@ -33,8 +34,6 @@ def _fact(raw: dict, path: tuple, ctx: Context) -> FactCount:
     where = raw.get("where")
     if not where:
         return FactCount(raw["fact"])
-    from ...expr import ExprError, compile_expression  # noqa: PLC0415  (moved to top once expr lands)
-
     try:
         return FactCount(raw["fact"], compile_expression(where), where)
     except ExprError as exc:
