@@ -137,6 +137,25 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 QuotingDumper.add_representer(str, _represent_str)
 
 
+def _add_cases_command() -> None:
+    from .cases.cli import cases_group  # noqa: PLC0415  (imports SQLAlchemy only when the CLI starts)
+
+    cli.add_command(cases_group, "cases")
+
+
+_add_cases_command()
+
+
+def _add_routing_commands() -> None:
+    from .routing.cli import route_command, test_command  # noqa: PLC0415
+
+    cli.add_command(route_command, "route")
+    cli.add_command(test_command, "test")
+
+
+_add_routing_commands()
+
+
 def _add_contributed_commands() -> None:
     for ep in entry_points(group="wangge.cli"):
         command = ep.load()

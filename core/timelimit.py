@@ -211,6 +211,9 @@ def parse_time_limit(text: str | int | float | TimeLimit) -> TimeLimit:
     match = _PATTERN.match(normalised)
     assert match is not None  # the pattern matches any string; both groups are optional
     number, unit_text = match.group("num"), match.group("unit").strip()
+    if number is not None and (len(number.split(".")[0]) > 12 or len(number) > 40):
+        # Longer than any real limit; also keeps int() and str() away from 4,300-digit numbers.
+        raise TimeLimitError("BAD_TIME_LIMIT", f"时限数值 \"{number[:20]}…\" 过长,可能是笔误", "例如 5工作日")
     if number is None:
         raise TimeLimitError("BAD_TIME_LIMIT", f"时限 \"{source}\" 缺少数值,应写成「数字+单位」",
                              "例如 5工作日、30分钟,使用阿拉伯数字 (e.g. 5 workdays)")

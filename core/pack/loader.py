@@ -21,14 +21,20 @@ from .resolve import PackIndex, resolve_chain, search_path
 from .schema import schema_problems
 from .sections.duties import compile_departments, compile_duties
 from .sections.events import compile_channels, compile_classification
+from .sections.forms import compile_forms
+from .sections.workflow import compile_escalation, compile_workflow
 from .sections.grid import compile_grid
 from .sections.indicators import compile_indicators
 from .sections.manifest import compile_manifest
+from .sections.plugins import compile_plugins
+from .sections.routing import compile_routing, make_vocabulary
+from .sections.scenarios import compile_scenarios
 from .source import PackSource, read_pack
 from .yamlsrc import YDict
 
 # Sections the engine executes today. A section in the schema but not here is refused, never ignored.
-SUPPORTED = frozenset({"pack", "calendar", "grid", "departments", "duties", "events", "channels", "indicators"})
+SUPPORTED = frozenset({"pack", "calendar", "grid", "departments", "duties", "events", "channels", "indicators", "fields", "forms",
+                       "workflow", "escalation", "plugins", "routing", "scenarios"})
 SECTION_NAMES = {"fields": "字段注册表", "forms": "表单", "routing": "流转规则", "workflow": "工作流程",
                  "escalation": "超期升级", "scoring": "考核评分", "plugins": "插件", "scenarios": "场景"}
 
@@ -39,6 +45,9 @@ class PackLoader:
 
     path: tuple[Path, ...] = ()
     _sources: dict[Path, tuple[PackSource, list[Problem]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.path = tuple(Path(p) for p in self.path)
 
     def load(self, location: Path | str) -> Pack:
         location = Path(location)
@@ -108,12 +117,20 @@ def _compile(chain: list[PackSource], problems: list[Problem]) -> Pack:
     channels = compile_channels(merged.get("channels"), ctx, own_reference)
     if reference is None:
         reference = Reference(leaf.pack_id or "", events, frozen_map(channels))
+    registry, forms = compile_forms(merged.get("fields"), merged.get("forms"), grid, ctx)
+    workflow = compile_workflow(merged.get("workflow"), ctx, grid, departments, merged.get("forms"))
+    escalation = compile_escalation(merged.get("escalation"), ctx, grid, departments, workflow)
     return Pack(
         manifest=compile_manifest(leaf.manifest), lineage=tuple(f"{m.pack_id}@{m.version}" for m in chain),
         root=leaf.path, calendar=calendar, grid=grid, departments=frozen_map(departments),
         duties=compile_duties(merged.get("duties"), levels, departments, ctx),
         events=events, channels=frozen_map(channels), indicators=frozen_map(compile_indicators(merged.get("indicators"), ctx)),
-        reference=reference, merged=merged)
+        reference=reference, merged=merged, fields=frozen_map(registry), forms=frozen_map(forms),
+        workflow=workflow, escalation=escalation,
+        plugins=frozen_map(compile_plugins(merged.get("plugins"), ctx)),
+        routing=compile_routing(merged.get("routing"), make_vocabulary(grid, departments, events, channels, reference), ctx,
+                                workflow.states if workflow is not None else None),
+        scenarios=compile_scenarios(merged.get("scenarios"), ctx))
 
 
 def _reference(chain: list[PackSource], problems: list[Problem]) -> Reference | None:

@@ -49,9 +49,16 @@ def _merge_entries(base: list, child: list, problems: list[Problem]) -> YList:
     index = {entry_key(item): i for i, item in enumerate(items) if entry_key(item) is not None}
     removed: set[int] = set()
     child_positions = getattr(child, "item_pos", [])
+    written: dict[tuple[str, Any], Any] = {}
     for n, entry in enumerate(child):
         pos = child_positions[n] if n < len(child_positions) else None
         key = entry_key(entry)
+        if key is not None and key in written:
+            problems.append(Problem("DUPLICATE_ID", f'重复的 {key[0]} "{key[1]}" (duplicate)', pos or Position(""),
+                                    f"第一次出现在 {written[key]}"))
+            continue
+        if key is not None:
+            written[key] = pos
         if key is not None and key in index:
             i = index[key]
             if entry.get("remove") is True:

@@ -5,10 +5,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from ..timelimit import TimeLimit
 from ..workcal import WorkCalendar
+
+if TYPE_CHECKING:
+    from .sections.forms import Form, FormField
+    from .sections.plugins import PluginEntry
+    from .sections.workflow import EscalationRule, Workflow
+    from .sections.routing import Routing
+    from .sections.scenarios import Scenario
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -269,6 +276,13 @@ class Pack:
     indicators: Mapping[str, Indicator]
     reference: Reference
     merged: Mapping[str, Any] = field(default_factory=_empty, repr=False, compare=False)
+    fields: Mapping[str, "FormField"] = field(default_factory=_empty)  # the field registry (sections/forms.py)
+    forms: Mapping[str, "Form"] = field(default_factory=_empty)
+    workflow: "Workflow | None" = None  # the case state machine (sections/workflow.py); None: no workflow declared
+    escalation: tuple["EscalationRule", ...] = ()  # overdue rules, in declared order
+    plugins: Mapping[str, "PluginEntry"] = field(default_factory=_empty)  # enabled plugins (sections/plugins.py)
+    routing: "Routing | None" = None  # decision tables and cross-event patterns (sections/routing.py)
+    scenarios: tuple["Scenario", ...] = ()  # events with expected decisions, run by `wangge test`
 
     @property
     def id(self) -> str:

@@ -75,7 +75,11 @@ cases = Table(
     Column("event", JSON, nullable=False),               # the event as reported
     Column("decision", JSON, nullable=False),            # the routing decision with its trace
     Column("seq", Integer, nullable=False, default=0),   # last transition number (optimistic concurrency)
+    Column("supervised", Boolean, nullable=False, default=False),  # 督办: marked by an escalation rule
+    Column("vars", JSON, nullable=False, default=dict),  # workflow counters: returns, reworks, extensions, summons …
+    Column("updated_at", DateTime(timezone=True), nullable=True),
     Index(None, "tenant", "state", "level"),
+    Index(None, "tenant", "due_at"),                     # overdue lists
     Index(None, "tenant", "unit_code", "reported_at"),
     Index(None, "tenant", "event_class", "reported_at"),
     Index(None, "tenant", "external_id", unique=True),
@@ -106,8 +110,11 @@ deadlines = Table(
     "deadlines", metadata,
     tenant_column(),
     Column("case_id", String(36), primary_key=True),
-    Column("kind", String(32), primary_key=True),        # e.g. handle, summons:<dept>, return
-    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("kind", String(96), primary_key=True),        # e.g. handle, summons:<dept>, return
+    Column("due_at", DateTime(timezone=True), nullable=False),   # when the next escalation step fires
+    Column("deadline_at", DateTime(timezone=True), nullable=False),  # the deadline itself (超期 from here)
+    Column("stage", Integer, nullable=False, default=0),  # escalation steps already applied
+    Column("state", String(64), nullable=True),           # the case state when the deadline was set
     Column("done", Boolean, nullable=False, default=False),
     Column("claimed_by", String(64), nullable=True),
     Column("claimed_at", DateTime(timezone=True), nullable=True),
@@ -129,5 +136,46 @@ outbox = Table(
     Column("next_at", DateTime(timezone=True), nullable=False),
     Column("last_error", Text, nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_by", String(64), nullable=True),     # the worker running the current attempt (0002)
+    Column("sent_at", DateTime(timezone=True), nullable=True),   # when it was delivered (0002)
     Index(None, "tenant", "status", "next_at"),
+)
+
+# Portal users of one county (tenant): a role bound to a unit; scope is that unit and everything below it.
+# ``role`` is a grid role id from the pack, ``dept:<department id>``, ``admin`` (政法委) or ``resident``.
+users = Table(
+    "users", metadata,
+    tenant_column(),
+    Column("username", String(64), primary_key=True),
+    Column("display_name", String(128), nullable=False, default=""),
+    Column("password_hash", String(256), nullable=False),  # scrypt$n$r$p$salt$hash (hex)
+    Column("role", String(128), nullable=False),
+    Column("unit_code", String(64), nullable=True),        # None: the whole county (admin)
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+)
+
+# API tokens (used by web/api/): only the sha256 of the token is stored.
+api_tokens = Table(
+    "api_tokens", metadata,
+    tenant_column(),
+    Column("id", String(36), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("scopes", JSON, nullable=False, default=list),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+    Index(None, "tenant", "token_hash", unique=True),
+)
+
+# Who did what outside the case history: logins, user changes, pack publications.
+audit_log = Table(
+    "audit_log", metadata,
+    tenant_column(),
+    Column("id", String(36), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("detail", JSON, nullable=False, default=dict),
+    Index(None, "tenant", "at"),
 )

@@ -39,7 +39,7 @@ CASES: dict[str, Case] = {
     "bad_version": Case("SCHEMA", "pack.yaml", 5),
     "bad_region": Case("SCHEMA", "pack.yaml", 4),
     "bad_role_count": Case("SCHEMA", "grid.yaml", 6),
-    "not_supported": Case("NOT_SUPPORTED", "scenarios.yaml", 2),
+    "not_supported": Case("NOT_SUPPORTED", "scoring.yaml", 2),
     # duplicates
     "duplicate_level": Case("DUPLICATE_ID", "grid.yaml", 5),
     "duplicate_department": Case("DUPLICATE_ID", "departments.yaml", 4),
@@ -111,8 +111,8 @@ def test_broken_pack_reports_code_file_and_line(name: str) -> None:
 
 
 def test_not_supported_fixture_uses_a_section_the_engine_does_not_execute() -> None:
-    # If "scenarios" becomes supported, pick another section from SECTION_NAMES for the fixture.
-    assert "scenarios" in SECTION_NAMES and "scenarios" not in SUPPORTED
+    # If "scoring" becomes supported, pick another section from SECTION_NAMES for the fixture.
+    assert "scoring" in SECTION_NAMES and "scoring" not in SUPPORTED
 
 
 def test_problem_text_is_file_line_column_code_message_hint() -> None:

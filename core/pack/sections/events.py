@@ -61,6 +61,9 @@ def _class(entry: dict, major: EventClass | None, path: tuple, ctx: Context, ref
     limits = _time_limits(entry.get("time_limit"), (*path, "time_limit"), ctx)
     if major is not None and not limits:
         limits = dict(major.time_limits)
+    elif major is not None and "*" not in limits and "*" in major.time_limits:
+        # Zones the subclass does not list fall back to the class-wide limit, never to no deadline.
+        limits["*"] = major.time_limits["*"]
     maps_to = entry.get("maps_to", entry["id"])
     if reference is not None:
         _check_mapping(entry["id"], maps_to, major, path, ctx, reference)

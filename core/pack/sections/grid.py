@@ -111,11 +111,17 @@ class _UnitBuilder:
     def _patterns_ok(self, spec: dict, path: tuple) -> bool:
         ok = True
         for key in ("code", "name"):
-            for placeholder in PLACEHOLDER.findall(spec[key]):
-                if not ALLOWED_PLACEHOLDER.match(placeholder):
-                    self.ctx.problem("SCHEMA", (*path, key),
-                                     f'生成模式 {key} 中的占位符 "{{{placeholder}}}" 无效 (bad placeholder)', "可用: {parent} {parent_name} {n} {n:03}")
-                    ok = False
+            bad = [p for p in PLACEHOLDER.findall(spec[key]) if not ALLOWED_PLACEHOLDER.match(p)]
+            if not bad:
+                try:
+                    spec[key].format(parent="", parent_name="", n=1)
+                except (ValueError, KeyError, IndexError):
+                    bad = [spec[key]]  # unbalanced braces such as "x}{n}"
+            for placeholder in bad:
+                self.ctx.problem("SCHEMA", (*path, key),
+                                 f'生成模式 {key} 中的占位符 "{{{placeholder}}}" 无效 (bad placeholder)',
+                                 "可用: {parent} {parent_name} {n} {n:03};花括号须成对")
+                ok = False
         return ok
 
     def _add(self, code: str, name: str, level: str | None, parent: Unit | None, zone: str | None,

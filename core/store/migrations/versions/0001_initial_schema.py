@@ -40,9 +40,13 @@ def upgrade() -> None:
     sa.Column('event', sa.JSON(), nullable=False),
     sa.Column('decision', sa.JSON(), nullable=False),
     sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('supervised', sa.Boolean(), nullable=False),
+    sa.Column('vars', sa.JSON(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('tenant', 'id', name=op.f('pk_cases'))
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cases_tenant_due_at'), ['tenant', 'due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_tenant_event_class_reported_at'), ['tenant', 'event_class', 'reported_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_tenant_external_id'), ['tenant', 'external_id'], unique=True)
         batch_op.create_index(batch_op.f('ix_cases_tenant_state_level'), ['tenant', 'state', 'level'], unique=False)
@@ -96,8 +100,11 @@ def upgrade() -> None:
     op.create_table('deadlines',
     sa.Column('tenant', sa.String(length=64), nullable=False),
     sa.Column('case_id', sa.String(length=36), nullable=False),
-    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('kind', sa.String(length=96), nullable=False),
     sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('deadline_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('stage', sa.Integer(), nullable=False),
+    sa.Column('state', sa.String(length=64), nullable=True),
     sa.Column('done', sa.Boolean(), nullable=False),
     sa.Column('claimed_by', sa.String(length=64), nullable=True),
     sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
@@ -153,6 +160,7 @@ def downgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cases_tenant_unit_code_reported_at'))
         batch_op.drop_index(batch_op.f('ix_cases_tenant_state_level'))
+        batch_op.drop_index(batch_op.f('ix_cases_tenant_due_at'))
         batch_op.drop_index(batch_op.f('ix_cases_tenant_external_id'))
         batch_op.drop_index(batch_op.f('ix_cases_tenant_event_class_reported_at'))
 

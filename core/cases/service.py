@@ -1,0 +1,374 @@
+"""Cases over the store: open, act, list, show — each change in ONE transaction.
+
+A change writes the case row (guarded by its ``seq`` for optimistic concurrency), one appended
+``transitions`` row, its ``deadlines`` rows and its ``outbox`` rows together or not at all. A case is pinned
+to the pack version it was opened under (``versions.py``); acting on it later uses that version's workflow.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..events import Event, parse_event
+from ..pack.model import Pack
+from ..pack.sections.workflow import rules_for
+from ..store import Database
+from ..store.tables import cases, deadlines, outbox, transitions
+from ..workcal import as_shanghai
+from ..workflow import Actor, CaseView, Outcome, WorkflowError, allowed_actions, apply
+from .versions import pinned, publish
+
+
+class CaseNotFound(LookupError):
+    pass
+
+
+class ConcurrentUpdate(Exception):
+    """The case changed since it was read (its seq moved on); reload and try again."""
+
+
+@dataclass
+class PackCache:
+    """Compiled pinned packs by (tenant, pack id, version) for one process or worker (not global)."""
+
+    packs: dict[tuple[str, str, str], Pack] = field(default_factory=dict)
+
+    def get(self, conn: Connection, tenant: str, pack_id: str, version: str, current: Pack | None = None) -> Pack:
+        if current is not None and current.id == pack_id and current.version == version:
+            return current
+        key = (tenant, pack_id, version)
+        if key not in self.packs:
+            self.packs[key] = pinned(conn, tenant, pack_id, version)
+        return self.packs[key]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One row of a case's history."""
+
+    seq: int
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    from_state: str | None
+    to_state: str
+    rule: str | None
+    pack_version: str
+    note: str
+    data: Mapping[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"seq": self.seq, "at": self.at.isoformat(), "actor": self.actor, "role": self.role,
+                "action": self.action, "from": self.from_state, "to": self.to_state, "rule": self.rule,
+                "pack_version": self.pack_version, "note": self.note, "data": dict(self.data)}
+
+
+@dataclass(frozen=True)
+class Case:
+    tenant: str
+    id: str
+    pack_id: str
+    pack_version: str
+    external_id: str | None
+    state: str
+    level: str
+    unit_code: str
+    handler_unit: str | None
+    lead: str | None
+    assist: tuple[str, ...]
+    priority: int
+    reported_at: datetime
+    due_at: datetime | None
+    closed_at: datetime | None
+    reported_by: str
+    supervised: bool
+    seq: int
+    event: Mapping[str, Any]
+    decision: Mapping[str, Any]
+    vars: Mapping[str, Any]
+    history: tuple[Step, ...] = ()
+
+    def view(self) -> CaseView:
+        entered = self.vars.get("entered_at")
+        return CaseView(id=self.id, state=self.state, level=self.level, unit_code=self.unit_code,
+                        handler_unit=self.handler_unit, lead=self.lead, assist=self.assist,
+                        reported_by=self.reported_by, event=self.event, decision=self.decision,
+                        entered_at=as_shanghai(datetime.fromisoformat(entered)) if entered else self.reported_at,
+                        due_at=self.due_at, priority=self.priority, supervised=self.supervised, vars=self.vars)
+
+    def to_json(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in ("tenant", "id", "pack_id", "pack_version", "external_id", "state",
+                                             "level", "unit_code", "handler_unit", "lead", "priority",
+                                             "reported_by", "supervised", "seq")}
+        out.update({"assist": list(self.assist), "reported_at": self.reported_at.isoformat(),
+                    "due_at": self.due_at.isoformat() if self.due_at else None,
+                    "closed_at": self.closed_at.isoformat() if self.closed_at else None,
+                    "event": dict(self.event), "decision": dict(self.decision), "vars": dict(self.vars),
+                    "history": [s.to_json() for s in self.history]})
+        return out
+
+
+def _dt(value: datetime | None) -> datetime | None:
+    return as_shanghai(value) if value is not None else None
+
+
+def _case(row: Any, history: tuple[Step, ...] = ()) -> Case:
+    return Case(tenant=row.tenant, id=row.id, pack_id=row.pack_id, pack_version=row.pack_version,
+                external_id=row.external_id, state=row.state, level=row.level, unit_code=row.unit_code,
+                handler_unit=row.handler_unit, lead=row.lead, assist=tuple(row.assist or ()),
+                priority=row.priority, reported_at=as_shanghai(row.reported_at), due_at=_dt(row.due_at),
+                closed_at=_dt(row.closed_at), reported_by=row.reported_by, supervised=bool(row.supervised),
+                seq=row.seq, event=MappingProxyType(dict(row.event)), decision=MappingProxyType(dict(row.decision)),
+                vars=MappingProxyType(dict(row.vars or {})), history=history)
+
+
+def decision_json(decision: Any) -> dict[str, Any]:
+    """A routing Decision (``core.routing``) or a mapping of the same fields, as stored JSON."""
+    if hasattr(decision, "to_json"):
+        return dict(decision.to_json())
+    if isinstance(decision, Mapping):
+        return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in decision.items()}
+    raise TypeError(f"not a routing decision: {decision!r}")
+
+
+def _now(now: datetime | None) -> datetime:
+    return as_shanghai(now or datetime.now().astimezone())
+
+
+def _select_case(conn: Connection, tenant: str, case_id: str) -> Any:
+    row = conn.execute(select(cases).where(and_(cases.c.tenant == tenant, cases.c.id == case_id))).first()
+    if row is None:
+        raise CaseNotFound(f"没有案件 {case_id}(租户 {tenant})")
+    return row
+
+
+# ---------------------------------------------------------------- open
+
+
+def open_case(db: Database, tenant: str, pack: Pack, event: Event | Mapping[str, Any], decision: Any, actor: Actor,
+              *, now: datetime | None = None) -> Case:
+    """Store a routed event as a case (idempotent by ``event.external_id``: the same work order twice
+    returns the first case)."""
+    now = _now(now)
+    if not isinstance(event, Event):
+        event = parse_event(event, pack)
+    if pack.workflow is None:
+        raise WorkflowError("NO_WORKFLOW", f"规则包 {pack.id} 没有声明工作流程 (workflow:)")
+    if event.external_id:
+        existing = _by_external_id(db, tenant, event.external_id)
+        if existing is not None:
+            return existing
+    try:
+        with db.engine.begin() as conn:
+            return _insert_case(conn, tenant, pack, event, decision_json(decision), actor, now)
+    except IntegrityError:
+        # Two intakes of the same work order raced; the unique (tenant, external_id) index kept one.
+        existing = _by_external_id(db, tenant, event.external_id) if event.external_id else None
+        if existing is None:
+            raise
+        return existing
+
+
+def _by_external_id(db: Database, tenant: str, external_id: str) -> Case | None:
+    with db.engine.connect() as conn:
+        row = conn.execute(select(cases).where(and_(cases.c.tenant == tenant,
+                                                    cases.c.external_id == external_id))).first()
+    return _case(row) if row is not None else None
+
+
+def _insert_case(conn: Connection, tenant: str, pack: Pack, event: Event, decision: dict[str, Any], actor: Actor,
+                 now: datetime) -> Case:
+    publish(conn, tenant, pack, now, actor.id)
+    wf = pack.workflow
+    assert wf is not None
+    state = decision.get("state") if decision.get("state") in wf.states else wf.initial
+    unit = pack.grid.units[event.unit]
+    cls = pack.events.classes[event.event_class]
+    handler = decision.get("unit") if decision.get("unit") in pack.grid.units else event.unit
+    level = decision.get("level") or pack.grid.units[handler].level
+    due = _decision_due(pack, decision, as_shanghai(event.reported_at))
+    closed = wf.states[state].kind in ("closed", "terminal")
+    case_id = str(uuid.uuid4())
+    values = dict(
+        tenant=tenant, id=case_id, pack_id=pack.id, pack_version=pack.version, external_id=event.external_id,
+        channel=event.channel, event_class=event.event_class, ref_class=cls.maps_to, unit_code=event.unit,
+        zone=unit.zone, state=state, level=level, handler_unit=handler, lead=decision.get("lead") or None,
+        assist=list(decision.get("assist") or ()), priority=int(decision.get("priority") or 0),
+        reported_at=as_shanghai(event.reported_at), due_at=None if closed else due, closed_at=now if closed else None,
+        reported_by=event.reporter or actor.id, event=event.to_json(), decision=decision, seq=1, supervised=False,
+        vars={"entered_at": now.isoformat()}, updated_at=now)
+    conn.execute(insert(cases).values(**values))
+    conn.execute(insert(transitions).values(
+        tenant=tenant, case_id=case_id, seq=1, at=now, actor=actor.id, role=actor.role, action="open",
+        from_state=None, to_state=state, rule=None, pack_version=pack.version, note="",
+        data={"facts": ["reported", "accepted"], "decision": decision}))
+    if due is not None and not closed:
+        _set_deadline(conn, pack, tenant, case_id, "handle", due, state)
+    targets = [f"department:{decision['lead']}"] if decision.get("lead") else []
+    targets += [str(t) for t in decision.get("notify") or ()]
+    _outbox(conn, tenant, case_id, targets, {"event": "opened", "state": state, "title": event.title}, now)
+    return _case(conn.execute(select(cases).where(and_(cases.c.tenant == tenant, cases.c.id == case_id))).one())
+
+
+def _decision_due(pack: Pack, decision: Mapping[str, Any], start: datetime) -> datetime | None:
+    if decision.get("due"):
+        return as_shanghai(datetime.fromisoformat(str(decision["due"])))
+    if decision.get("time_limit"):
+        return pack.calendar.deadline(start, str(decision["time_limit"]))
+    return None
+
+
+# ---------------------------------------------------------------- act
+
+
+def act(db: Database, tenant: str, pack: Pack | None, case_id: str, action: str, actor: Actor, note: str = "",
+        data: Mapping[str, Any] | None = None, *, now: datetime | None = None, expected_seq: int | None = None,
+        cache: PackCache | None = None) -> Case:
+    """Take ``action`` on a case as ``actor``. Uses the workflow of the version the case is pinned to
+    (``pack`` is used only when it is that version). WorkflowError when not allowed; ConcurrentUpdate when
+    the case changed meanwhile (or since ``expected_seq``)."""
+    now = _now(now)
+    cache = cache or PackCache()
+    with db.engine.begin() as conn:
+        row = _select_case(conn, tenant, case_id)
+        if expected_seq is not None and row.seq != expected_seq:
+            raise ConcurrentUpdate(f"案件 {case_id} 已被他人更新(seq {row.seq} ≠ {expected_seq}),请刷新后重试")
+        case_pack = cache.get(conn, tenant, row.pack_id, row.pack_version, pack)
+        case = _case(row)
+        outcome = apply(case_pack, case.view(), action, actor, now, note, data)
+        store_outcome(conn, case_pack, case, outcome, actor, note, dict(data or {}), now)
+        return _case(_select_case(conn, tenant, case_id))
+
+
+def actions_for(db: Database, tenant: str, case_id: str, actor: Actor, pack: Pack | None = None,
+                cache: PackCache | None = None) -> tuple[str, ...]:
+    """The action ids ``actor`` may take on the case now (for to-do lists and the CLI)."""
+    cache = cache or PackCache()
+    with db.engine.connect() as conn:
+        row = _select_case(conn, tenant, case_id)
+        case_pack = cache.get(conn, tenant, row.pack_id, row.pack_version, pack)
+    return tuple(t.id for t in allowed_actions(case_pack, _case(row).view(), actor))
+
+
+def store_outcome(conn: Connection, pack: Pack, case: Case, outcome: Outcome, actor: Actor, note: str,
+                  data: dict[str, Any], now: datetime, *, escalated: tuple[str, int] | None = None) -> None:
+    """Write one outcome: case row (seq-guarded), history row, deadlines, outbox. Caller owns the transaction.
+
+    ``escalated`` = (deadline kind, stage) when the outcome comes from an escalation rule: that deadline
+    row advances to its next stage here, in the same transaction."""
+    seq = case.seq + 1
+    variables = dict(outcome.vars)
+    if outcome.to_state != outcome.from_state:
+        variables["entered_at"] = now.isoformat()
+    handle = dict(outcome.deadlines).get("handle")
+    due_at = None if outcome.closed else (handle or case.due_at)
+    if "handle" in outcome.stopped or "all" in outcome.stopped:
+        due_at = handle
+    result = conn.execute(update(cases).where(and_(
+        cases.c.tenant == case.tenant, cases.c.id == case.id, cases.c.seq == case.seq)).values(
+        state=outcome.to_state, level=outcome.level, handler_unit=outcome.handler_unit, lead=outcome.lead,
+        assist=list(outcome.assist), priority=outcome.priority, supervised=outcome.supervised, vars=variables,
+        seq=seq, due_at=due_at, updated_at=now,
+        closed_at=now if outcome.closed else (None if outcome.reopened else case.closed_at)))
+    if result.rowcount != 1:
+        raise ConcurrentUpdate(f"案件 {case.id} 已被他人更新,请刷新后重试")
+    conn.execute(insert(transitions).values(
+        tenant=case.tenant, case_id=case.id, seq=seq, at=now, actor=actor.id, role=actor.role,
+        action=outcome.action, from_state=outcome.from_state, to_state=outcome.to_state, rule=outcome.rule,
+        pack_version=case.pack_version, note=note,
+        data={"input": data, "facts": list(outcome.facts), "notify": list(outcome.notify),
+              "lead": outcome.lead, "level": outcome.level}))
+    if escalated is not None:
+        _advance(conn, pack, case, escalated[0], escalated[1], dict(outcome.deadlines).get(escalated[0]), now)
+    for kind in outcome.stopped:
+        cond = [deadlines.c.tenant == case.tenant, deadlines.c.case_id == case.id, deadlines.c.done.is_(False)]
+        if kind != "all":
+            cond.append(deadlines.c.kind == kind)
+        conn.execute(update(deadlines).where(and_(*cond)).values(done=True, claimed_by=None))
+    for kind, when in outcome.deadlines:
+        if escalated is None or kind != escalated[0]:
+            _set_deadline(conn, pack, case.tenant, case.id, kind, when, outcome.to_state)
+    _outbox(conn, case.tenant, case.id, list(outcome.notify),
+            {"event": outcome.action, "rule": outcome.rule, "from": outcome.from_state, "to": outcome.to_state,
+             "supervised": outcome.supervised}, now)
+
+
+def _first_due(pack: Pack, kind: str, deadline_at: datetime, stage: int = 0) -> datetime:
+    """When stage ``stage`` of the escalation of this deadline fires (the deadline itself if no ``after``)."""
+    rules = rules_for(pack.escalation, kind)
+    if stage < len(rules) and rules[stage].after is not None:
+        return pack.calendar.deadline(deadline_at, rules[stage].after)
+    return deadline_at
+
+
+def _set_deadline(conn: Connection, pack: Pack, tenant: str, case_id: str, kind: str, when: datetime,
+                  state: str) -> None:
+    when = as_shanghai(when)
+    key = and_(deadlines.c.tenant == tenant, deadlines.c.case_id == case_id, deadlines.c.kind == kind)
+    values = dict(due_at=_first_due(pack, kind, when), deadline_at=when, stage=0, done=False, claimed_by=None,
+                  claimed_at=None, state=state)
+    if conn.execute(update(deadlines).where(key).values(**values)).rowcount == 0:
+        conn.execute(insert(deadlines).values(tenant=tenant, case_id=case_id, kind=kind, **values))
+
+
+def _advance(conn: Connection, pack: Pack, case: Case, kind: str, stage: int, new_deadline: datetime | None,
+             now: datetime) -> None:
+    """Move an escalated deadline row to its next stage, or finish it when no rule is left."""
+    key = and_(deadlines.c.tenant == case.tenant, deadlines.c.case_id == case.id, deadlines.c.kind == kind)
+    row = conn.execute(select(deadlines.c.deadline_at).where(key)).one()
+    deadline_at = as_shanghai(new_deadline) if new_deadline else as_shanghai(row.deadline_at)
+    rules = rules_for(pack.escalation, kind)
+    if stage + 1 >= len(rules):
+        conn.execute(update(deadlines).where(key).values(done=True, stage=stage + 1, claimed_by=None,
+                                                           deadline_at=deadline_at))
+        return
+    conn.execute(update(deadlines).where(key).values(
+        stage=stage + 1, deadline_at=deadline_at, due_at=_first_due(pack, kind, deadline_at, stage + 1),
+        claimed_by=None, claimed_at=None))
+
+
+def _outbox(conn: Connection, tenant: str, case_id: str, targets: list[str], payload: dict[str, Any],
+            now: datetime) -> None:
+    rows = [dict(tenant=tenant, id=str(uuid.uuid4()), case_id=case_id, kind="notify", target=target,
+                 payload=payload, status="pending", attempts=0, next_at=now, last_error="", created_at=now)
+            for target in dict.fromkeys(targets)]
+    if rows:
+        conn.execute(insert(outbox), rows)
+
+
+# ---------------------------------------------------------------- read
+
+
+def get_case(db: Database, tenant: str, case_id: str) -> Case:
+    with db.engine.connect() as conn:
+        row = _select_case(conn, tenant, case_id)
+        steps = conn.execute(select(transitions).where(and_(
+            transitions.c.tenant == tenant, transitions.c.case_id == case_id)).order_by(transitions.c.seq)).all()
+    history = tuple(Step(s.seq, as_shanghai(s.at), s.actor, s.role, s.action, s.from_state, s.to_state, s.rule,
+                         s.pack_version, s.note, MappingProxyType(dict(s.data or {}))) for s in steps)
+    return _case(row, history)
+
+
+def list_query(tenant: str, state: str | None = None, overdue_at: datetime | None = None, limit: int = 100) -> Any:
+    """The SELECT behind :func:`list_cases` (exposed so tests can EXPLAIN it)."""
+    query = select(cases).where(cases.c.tenant == tenant)
+    if state:
+        query = query.where(cases.c.state == state)
+    if overdue_at is not None:
+        query = query.where(and_(cases.c.due_at < as_shanghai(overdue_at), cases.c.closed_at.is_(None)))
+        return query.order_by(cases.c.due_at).limit(limit)
+    return query.order_by(cases.c.reported_at.desc()).limit(limit)
+
+
+def list_cases(db: Database, tenant: str, state: str | None = None, overdue: bool = False,
+               now: datetime | None = None, limit: int = 100) -> list[Case]:
+    with db.engine.connect() as conn:
+        rows = conn.execute(list_query(tenant, state, _now(now) if overdue else None, limit)).all()
+    return [_case(r) for r in rows]

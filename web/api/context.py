@@ -1,0 +1,79 @@
+"""Per-application state of the API: the deployment, token lookups, intake writers. Built once by
+:func:`wangge.web.api.api_routes`; nothing here is module-global, so two apps never share state."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from wangge.web.deployment import County, Deployment
+
+from .auth import Principal, TokenStore, bearer, resolved
+from .errors import ApiError, bad_json, not_found
+from .intake import CountyIntake, GroupWriter
+
+
+@dataclass
+class ApiContext:
+    deployment: Deployment
+    tokens: TokenStore
+    writer: GroupWriter
+    intakes: dict[str, CountyIntake] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, deployment: Deployment, token_ttl: float = 2.0) -> ApiContext:
+        ctx = cls(deployment, TokenStore(deployment.database, token_ttl), GroupWriter(deployment.database))
+        for slug, county in deployment.counties.items():
+            ctx.intakes[slug] = CountyIntake.for_pack(slug, county.pack)
+        return ctx
+
+    @property
+    def database(self):  # type: ignore[no-untyped-def]
+        return self.deployment.database
+
+    def county(self, request: Request) -> County:
+        slug = request.path_params.get("county", "")
+        county = self.deployment.county(slug)
+        if county is None:
+            raise not_found(f"县(区) {slug} 不存在于本部署 (unknown county)")
+        return county
+
+    async def principal(self, request: Request, county: County, scope: str | None) -> Principal:
+        token = bearer(request.headers.get("authorization"))
+        return await self.check_token(county, token, scope)
+
+    async def check_token(self, county: County, token: str, scope: str | None) -> Principal:
+        hit, principal, revoked = self.tokens.cached(county.slug, token)
+        if not hit:
+            principal, revoked = await run_in_threadpool(self.tokens.load, county.slug, token)
+        principal = resolved(principal, revoked)
+        if scope is not None:
+            principal.require(scope)
+        return principal
+
+
+async def json_body(request: Request) -> Any:
+    body = await request.body()
+    if not body:
+        raise bad_json()
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise bad_json() from None
+
+
+def int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(422, "VALIDATION", f"参数 {name} 必须是整数 (must be an integer)",
+                       {name: f"{name} 必须是整数"}) from None
+    if not lo <= value <= hi:
+        raise ApiError(422, "VALIDATION", f"参数 {name} 应在 {lo} 到 {hi} 之间", {name: f"应在 {lo} 到 {hi} 之间"})
+    return value

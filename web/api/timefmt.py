@@ -1,0 +1,22 @@
+"""Times in and out of the store, following the cases service: stored as Asia/Shanghai; a naive value
+read back from SQLite (which keeps no offset) is Beijing time (``wangge.core.workcal.as_shanghai``)."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from wangge.core.workcal import as_shanghai
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def to_store(moment: datetime | None) -> datetime | None:
+    return None if moment is None else as_shanghai(moment)
+
+
+def iso(moment: datetime | None) -> str | None:
+    return None if moment is None else as_shanghai(moment).isoformat()
+
+
+def now() -> datetime:
+    return as_shanghai(datetime.now().astimezone())

@@ -1,0 +1,71 @@
+"""The dashboard (indicators and charts per unit) and the comparison of models."""
+from __future__ import annotations
+
+import importlib
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .. import indicators as ind
+from ..auth import in_scope
+from ..diagrams import Bar, bar_chart
+from .common import forbid, render, signed_in
+
+
+async def dashboard(request: Request) -> Response:
+    p, actor = signed_in(request)
+    if actor.is_resident:
+        raise forbid("居民账号没有指标看板 (no dashboard for residents)")
+    pack = p.pack
+    code = request.query_params.get("unit") or actor.unit
+    if code is not None and code not in pack.grid.units:
+        raise forbid("没有这个网格单元 (no such unit)")
+    if not in_scope(pack, actor, code):
+        raise forbid("只能查看本人负责的单元及其下级 (unit outside your scope)")
+    data = ind.case_facts(p.db, p.slug, ind.unit_codes_below(pack, code))
+    facts = [f for _, f in data.values()]
+    values = ind.compute(pack.indicators, facts)
+    counts = ind.fact_counts(facts)
+    groups = ind.by_child(pack, code, data)
+    charts = []
+    for value in values:
+        bars = [Bar(pack.grid.units[c].name, v.ratio)
+                for c, group in list(groups.items())[:30]
+                for v in ind.compute({value.indicator.id: value.indicator}, group)]
+        if bars:
+            charts.append(bar_chart(f"{value.indicator.name} · 按下级单元", bars))
+    count_chart = bar_chart("案件数 · 按下级单元",
+                            [Bar(pack.grid.units[c].name, float(len(g))) for c, g in list(groups.items())[:30]],
+                            percent=False) if groups else None
+    unit = pack.grid.units.get(code) if code else None
+    path = list(reversed(list(pack.grid.ancestors(code)))) if code else []
+    return render(request, "dashboard.html", p=p, unit=unit, path=path, values=values, counts=counts,
+                  fact_names=ind.FACT_NAMES, charts=charts, count_chart=count_chart,
+                  children=[pack.grid.units[c] for c in pack.grid.children.get(code or "", ())],
+                  filters=ind.has_filters(pack.indicators), describe=ind.describe, total=len(data))
+
+
+def compare_engine() -> object | None:
+    """The model-comparison engine, when installed (built by another part of the project)."""
+    for name in ("wangge.core.compare", "wangge.core.comparison"):
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+    return None
+
+
+async def compare(request: Request) -> Response:
+    p, actor = signed_in(request)
+    if actor.is_resident:
+        raise forbid("居民账号没有模式对比 (not for residents)")
+    engine = compare_engine()
+    deployment = p.deployment
+    others = [(c.slug, deployment.pack(c.slug)) for c in deployment.counties.values()]
+    rows = [{"slug": slug, "name": pk.manifest.name, "levels": "/".join(lv.name for lv in pk.grid.levels),
+             "units": len(pk.grid.units), "roles": len(pk.grid.roles), "departments": len(pk.departments),
+             "duties": len(pk.duties.items), "classes": len(pk.events.subclasses()),
+             "workflow": pk.workflow.name if pk.workflow else "—",
+             "steps": len(pk.workflow.transitions) if pk.workflow else 0,
+             "indicators": "、".join(i.name for i in pk.indicators.values())} for slug, pk in others]
+    return render(request, "compare.html", p=p, rows=rows, engine=engine)
