@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import yaml
-
 from wangge.core.pack.loader import PackLoader
 from wangge.examples import COUNTIES
 from wangge.forms.render import PageBuilder, environment

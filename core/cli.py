@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import sys
-from datetime import date, datetime
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import click
 import yaml
 
 from .pack.loader import PackLoader
+from .pack.model import plain
 from .pack.problems import PackError
 from .pack.schema import schema_json
 
@@ -109,17 +109,6 @@ def overview(pack: Any) -> dict[str, Any]:
         "channels": [c.name for c in pack.channels.values()],
         "indicators": [i.name for i in pack.indicators.values()],
     }
-
-
-def plain(value: Any) -> Any:
-    """YDict/YList and dates as plain YAML/JSON values."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return value
 
 
 NUMERIC_LOOKING = re.compile(r"^[-+]?[0-9][0-9_.:eE+-]*$")

@@ -9,27 +9,42 @@ and the errors; "add an entry", "remove an entry" and "update the cascade" are s
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2 import Environment
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Route
-
 from wangge.core.expr import JS_RUNTIME
 from wangge.core.pack.model import Pack
 from wangge.core.pack.sections.forms import Form, FormField
 from wangge.core.store import Database
 
 from .csrf import CsrfPolicy, SignedDoubleSubmit
-from .render import RADIO_MAX, PageBuilder, defaults, environment, raw_from_values, rules_js
+from .render import (
+    RADIO_MAX,
+    PageBuilder,
+    defaults,
+    environment,
+    raw_from_values,
+    rules_js,
+)
 from .schema import MAX_FILE
 from .store import FileStore, SubmissionStore
 from .validate import Outcome, Validation, repeat_count
@@ -71,7 +86,7 @@ class FormsConfig:
 
     @classmethod
     def build(cls, packs: Iterable[Pack] | Mapping[str, Pack], database: Database, *, secret: str,
-              csrf: CsrfPolicy | None = None, uploads: Path | str = "uploads", **kw: Any) -> "FormsConfig":
+              csrf: CsrfPolicy | None = None, uploads: Path | str = "uploads", **kw: Any) -> FormsConfig:
         pack_map = dict(packs) if isinstance(packs, Mapping) else {p.id: p for p in packs}
         entries = {(pid, fid): _FormEntry(p, f, Validation.of(f, p.grid), rules_js(f))
                    for pid, p in pack_map.items() for fid, f in p.forms.items()}
@@ -91,7 +106,9 @@ class FormsConfig:
 
 def forms_app(packs: Iterable[Pack] | Mapping[str, Pack], database: Database, *, secret: str, **kw: Any) -> Starlette:
     config = FormsConfig.build(packs, database, secret=secret, **kw)
-    return Starlette(routes=forms_routes(config), exception_handlers={HTTPException: _http_error})
+    # gzip: a form with many repeat entries is mostly repeated markup and shrinks ~8× on a weak network
+    return Starlette(routes=forms_routes(config), exception_handlers={HTTPException: _http_error},
+                     middleware=[Middleware(GZipMiddleware, minimum_size=1024)])
 
 
 def forms_routes(config: FormsConfig) -> list[Route]:

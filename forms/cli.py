@@ -9,7 +9,6 @@ import tempfile
 from pathlib import Path
 
 import click
-
 from wangge.core.pack.loader import load_pack
 from wangge.core.pack.problems import PackError
 
@@ -77,7 +76,6 @@ def export_cmd(pack: Path, form_id: str, out: Path) -> None:
 def serve_cmd(packs: tuple[Path, ...], db: str, host: str, port: int, uploads: Path, secret: str) -> None:
     """启动表单服务,试填规则包中的表单 (serve the packs' forms)."""
     import uvicorn
-
     from wangge.core.store import open_database
 
     from .app import forms_app

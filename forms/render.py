@@ -7,12 +7,19 @@ template: whatever a person typed is rendered inert.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, select_autoescape
-
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    select_autoescape,
+)
 from wangge.core.pack.model import Grid, Pack
 from wangge.core.pack.sections.forms import Form, FormField
 
@@ -59,7 +66,7 @@ class FieldView:
     shown: bool = True
     options: tuple[Option, ...] = ()
     levels: tuple[LevelView, ...] = ()
-    items: tuple[tuple["FieldView", ...], ...] = ()  # repeat entries
+    items: tuple[tuple[FieldView, ...], ...] = ()  # repeat entries
     kept: str = ""  # signed token of a file uploaded by an earlier attempt
     kept_name: str = ""
 

@@ -6,12 +6,12 @@ expression pass in :mod:`wangge.forms.validate`; cerberus checks each value on i
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Iterator
+from typing import Any
 
 from cerberus import Validator, errors
-
 from wangge.core.pack.model import Grid
 from wangge.core.pack.sections.forms import Form, FormField
 
@@ -109,7 +109,7 @@ class CompiledSchema:
     schema: dict
 
     @classmethod
-    def of(cls, form: Form) -> "CompiledSchema":
+    def of(cls, form: Form) -> CompiledSchema:
         schema = form_schema(form)
         FormValidator(schema)  # raises SchemaError now, at startup, rather than on the first submission
         return cls(form, schema)

@@ -8,13 +8,13 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import select
-
 from wangge.core.pack.model import Pack
 from wangge.core.pack.sections.forms import Form
 from wangge.core.store import Database
@@ -75,7 +75,7 @@ class SubmissionStore:
             "form_version": form.version, "subject_kind": form.subject,
             "subject_key": str(values[key_field.name]) if key_field and key_field.name in values else None,
             "unit_code": values.get(unit_field.name) if unit_field else None,
-            "submitted_by": submitted_by[:128], "submitted_at": at or datetime.now(timezone.utc),
+            "submitted_by": submitted_by[:128], "submitted_at": at or datetime.now(UTC),
             "data": {"values": dict(values), "labels": display_labels(form, pack, values)},
         }
         with self.database.engine.begin() as conn:

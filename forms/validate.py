@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import hashlib
 from collections import ChainMap
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Mapping, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from wangge.core.pack.model import Grid
@@ -79,7 +80,7 @@ class Validation:
     schema: CompiledSchema
 
     @classmethod
-    def of(cls, form: Form, grid: Grid) -> "Validation":
+    def of(cls, form: Form, grid: Grid) -> Validation:
         return cls(form, grid, CompiledSchema.of(form))
 
     def run(self, raw: RawInput, *, now: datetime | None = None) -> Outcome:

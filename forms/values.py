@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+
 #: Empty answers: a field holding one of these counts as not filled in.
 def is_empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
@@ -135,7 +136,7 @@ def _datetime(value: Any) -> Any:
 
 def _phone_text(value: Any) -> str:
     text = re.sub(r"[\s()（）]", "", _text(value))
-    return text[3:] if text.startswith("+86") else text
+    return text.removeprefix("+86")
 
 
 def _geopoint_text(value: Any) -> Any:

@@ -12,14 +12,23 @@ unit, yes_no, textarea), ``wangge_levels``, ``wangge_key``, ``wangge_ref``, ``wa
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from openpyxl import Workbook, load_workbook
-
 from wangge.core.expr import ExprError
-from wangge.core.expr.nodes import Binary, Call, ListNode, Literal, Logical, Node, Unary, Var
+from wangge.core.expr.nodes import (
+    Binary,
+    Call,
+    ListNode,
+    Literal,
+    Logical,
+    Node,
+    Unary,
+    Var,
+)
 from wangge.core.expr.xpath import FUNCTION_MAP, from_xpath
 from wangge.core.pack.sections.forms import Choice, Form, FormField
 
@@ -267,7 +276,7 @@ _BARE = re.compile(r"""('[^']*'|"[^"]*"|\$\{[^}]*\})|\b([A-Za-z_][A-Za-z0-9_-]*)
 def _choice_columns(src: str) -> str:
     """XLSForm's choice_filter names choice columns bare (``province=${prov}``); here they are ${choice.x}."""
     keep = {"and", "or", "div", "mod"}
-    return _BARE.sub(lambda m: m.group(1) or (m.group(2) if m.group(2) in keep else "${choice.%s}" % m.group(2)), src)
+    return _BARE.sub(lambda m: m.group(1) or (m.group(2) if m.group(2) in keep else f"${{choice.{m.group(2)}}}"), src)
 
 
 def _default(ftype: str, value: Any) -> Any:

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from ..events import Event, parse_event
 from ..pack.model import Pack
 from ..pack.sections.workflow import rules_for
+from ..scoring.facts import record_step
 from ..store import Database
 from ..store.tables import cases, deadlines, outbox, transitions
 from ..workcal import as_shanghai
@@ -209,6 +210,8 @@ def _insert_case(conn: Connection, tenant: str, pack: Pack, event: Event, decisi
         tenant=tenant, case_id=case_id, seq=1, at=now, actor=actor.id, role=actor.role, action="open",
         from_state=None, to_state=state, rule=None, pack_version=pack.version, note="",
         data={"facts": ["reported", "accepted"], "decision": decision}))
+    record_step(conn, tenant, case_id, 1, now, actor.id, ("reported", "accepted"), lead=values["lead"],
+                handler_unit=handler, deadline=None if closed else due, closed=closed)  # indicator facts (scoring)
     if due is not None and not closed:
         _set_deadline(conn, pack, tenant, case_id, "handle", due, state)
     targets = [f"department:{decision['lead']}"] if decision.get("lead") else []
@@ -285,6 +288,9 @@ def store_outcome(conn: Connection, pack: Pack, case: Case, outcome: Outcome, ac
         pack_version=case.pack_version, note=note,
         data={"input": data, "facts": list(outcome.facts), "notify": list(outcome.notify),
               "lead": outcome.lead, "level": outcome.level}))
+    record_step(conn, case.tenant, case.id, seq, now, actor.id, outcome.facts, lead=outcome.lead,
+                handler_unit=outcome.handler_unit, deadline=handle, closed=outcome.closed,
+                reopened=outcome.reopened)  # indicator facts, same transaction (core/scoring/facts.py)
     if escalated is not None:
         _advance(conn, pack, case, escalated[0], escalated[1], dict(outcome.deadlines).get(escalated[0]), now)
     for kind in outcome.stopped:

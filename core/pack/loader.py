@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping
 
 from ..workcal import CalendarError, WorkCalendar
 from .context import Context
@@ -29,12 +30,13 @@ from .sections.manifest import compile_manifest
 from .sections.plugins import compile_plugins
 from .sections.routing import compile_routing, make_vocabulary
 from .sections.scenarios import compile_scenarios
+from .sections.scoring import compile_scoring
 from .source import PackSource, read_pack
 from .yamlsrc import YDict
 
 # Sections the engine executes today. A section in the schema but not here is refused, never ignored.
 SUPPORTED = frozenset({"pack", "calendar", "grid", "departments", "duties", "events", "channels", "indicators", "fields", "forms",
-                       "workflow", "escalation", "plugins", "routing", "scenarios"})
+                       "workflow", "escalation", "plugins", "routing", "scenarios", "scoring"})
 SECTION_NAMES = {"fields": "字段注册表", "forms": "表单", "routing": "流转规则", "workflow": "工作流程",
                  "escalation": "超期升级", "scoring": "考核评分", "plugins": "插件", "scenarios": "场景"}
 
@@ -106,46 +108,64 @@ def _compile(chain: list[PackSource], problems: list[Problem]) -> Pack:
         own = YDict(((k, v) for k, v in member.sections.items() if k != "pack"),
                     pos=member.sections.pos, key_pos=member.sections.key_pos)
         merged = merge(merged, own, problems)
-    ctx = Context(merged, leaf.manifest_position, problems)
-    reference = _reference(chain, problems) if len(chain) > 1 or not leaf.manifest.get("reference") else None
+    return compile_pack(leaf.manifest, tuple(f"{m.pack_id}@{m.version}" for m in chain), merged,
+                        _reference_tree(chain, problems), problems, root=leaf.path, where=leaf.manifest_position)
+
+
+def _reference_tree(chain: list[PackSource], problems: list[Problem]) -> Mapping[str, Any] | None:
+    """The reference pack's own vocabulary (its unmerged events and channels); None for the reference itself."""
+    root, leaf = chain[0], chain[-1]
+    if leaf.manifest.get("reference"):
+        return None
+    if not root.manifest.get("reference"):
+        problems.append(Problem(
+            "UNMAPPED_CLASS", "规则包没有继承参考分类包,事件分类无法对应到参考分类 (no reference classification)",
+            leaf.manifest_position, '请继承全国基础包: extends: {id: cn.base, version: ">=1.0,<2"}'))
+        return {"pack": "", "events": {}, "channels": []}
+    return YDict((("pack", root.pack_id or ""), ("events", root.sections.get("events")),
+                  ("channels", root.sections.get("channels"))), pos=root.sections.pos, key_pos=root.sections.key_pos)
+
+
+def compile_pack(manifest: Mapping[str, Any], lineage: tuple[str, ...], merged: Any,
+                 reference_tree: Mapping[str, Any] | None, problems: list[Problem], *, root: Path,
+                 where: Position) -> Pack:
+    """Compile a merged pack. The one compiler for packs read from files and for stored snapshots
+    (``Pack.snapshot``, published in ``pack_versions``), so a pinned version behaves exactly as it did."""
+    ctx = Context(merged, where, problems)
+    reference = _reference(reference_tree, problems, where) if reference_tree is not None else None
     calendar = _calendar(merged.get("calendar"), ctx)
     grid = compile_grid(merged.get("grid"), ctx)
     levels = [lv.id for lv in grid.levels]
     departments = compile_departments(merged.get("departments"), levels, ctx)
-    own_reference = reference if not leaf.manifest.get("reference") else None
-    events = compile_classification(merged.get("events"), ctx, own_reference)
-    channels = compile_channels(merged.get("channels"), ctx, own_reference)
+    events = compile_classification(merged.get("events"), ctx, reference)
+    channels = compile_channels(merged.get("channels"), ctx, reference)
     if reference is None:
-        reference = Reference(leaf.pack_id or "", events, frozen_map(channels))
+        reference = Reference(str(manifest.get("id", "")), events, frozen_map(channels))
+    indicators = frozen_map(compile_indicators(merged.get("indicators"), ctx))
     registry, forms = compile_forms(merged.get("fields"), merged.get("forms"), grid, ctx)
     workflow = compile_workflow(merged.get("workflow"), ctx, grid, departments, merged.get("forms"))
     escalation = compile_escalation(merged.get("escalation"), ctx, grid, departments, workflow)
+    snapshot = MappingProxyType({"manifest": manifest, "lineage": list(lineage), "merged": merged,
+                                 "reference": reference_tree})
     return Pack(
-        manifest=compile_manifest(leaf.manifest), lineage=tuple(f"{m.pack_id}@{m.version}" for m in chain),
-        root=leaf.path, calendar=calendar, grid=grid, departments=frozen_map(departments),
+        manifest=compile_manifest(manifest), lineage=lineage,
+        root=root, calendar=calendar, grid=grid, departments=frozen_map(departments),
         duties=compile_duties(merged.get("duties"), levels, departments, ctx),
-        events=events, channels=frozen_map(channels), indicators=frozen_map(compile_indicators(merged.get("indicators"), ctx)),
+        events=events, channels=frozen_map(channels), indicators=indicators,
         reference=reference, merged=merged, fields=frozen_map(registry), forms=frozen_map(forms),
         workflow=workflow, escalation=escalation,
         plugins=frozen_map(compile_plugins(merged.get("plugins"), ctx)),
         routing=compile_routing(merged.get("routing"), make_vocabulary(grid, departments, events, channels, reference), ctx,
                                 workflow.states if workflow is not None else None),
-        scenarios=compile_scenarios(merged.get("scenarios"), ctx))
+        scenarios=compile_scenarios(merged.get("scenarios"), ctx), snapshot=snapshot,
+        scoring=compile_scoring(merged.get("scoring"), ctx, grid, indicators) if "scoring" in merged else None)
 
 
-def _reference(chain: list[PackSource], problems: list[Problem]) -> Reference | None:
-    """The reference vocabulary: the classification of the reference pack at the root of the chain."""
-    root = chain[0]
-    if not root.manifest.get("reference"):
-        if not chain[-1].manifest.get("reference"):
-            problems.append(Problem(
-                "UNMAPPED_CLASS", "规则包没有继承参考分类包,事件分类无法对应到参考分类 (no reference classification)",
-                chain[-1].manifest_position, '请继承全国基础包: extends: {id: cn.base, version: ">=1.0,<2"}'))
-        return None
-    ctx = Context(root.sections, root.manifest_position, problems)
-    classification = compile_classification(root.sections.get("events"), ctx, None)
-    channels = compile_channels(root.sections.get("channels"), ctx, None)
-    return Reference(root.pack_id or "", classification, frozen_map(channels))
+def _reference(tree: Mapping[str, Any], problems: list[Problem], where: Position) -> Reference:
+    ctx = Context(tree, where, problems)
+    classification = compile_classification(tree.get("events"), ctx, None)
+    channels = compile_channels(tree.get("channels"), ctx, None)
+    return Reference(str(tree.get("pack", "")), classification, frozen_map(channels))
 
 
 def _calendar(raw: Any, ctx: Context) -> WorkCalendar:

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+import hashlib
+import json
+from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
@@ -16,12 +19,24 @@ if TYPE_CHECKING:
     from .sections.workflow import EscalationRule, Workflow
     from .sections.routing import Routing
     from .sections.scenarios import Scenario
+    from .sections.scoring import Scoring
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 def _empty() -> Mapping[str, Any]:
     return EMPTY
+
+
+def plain(value: Any) -> Any:
+    """A pack tree as plain JSON values: mappings with text keys, lists, dates as ISO text."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
 
 
 def frozen_map(items: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
@@ -248,6 +263,7 @@ class FactCount:
     fact: str
     where: Any = None  # a compiled wangge.core.expr.Expression, or None
     where_source: str = ""
+    count: str = "cases"  # cases: distinct cases; events: every occurrence (返工 twice counts twice)
 
 
 @dataclass(frozen=True)
@@ -255,9 +271,10 @@ class Indicator:
     id: str
     name: str
     numerator: FactCount
-    denominator: FactCount
+    denominator: FactCount | None  # None for a plain count (unit: count), e.g. 上报数, 回访数
     unit: str = "percent"
     name_en: str = ""
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -283,10 +300,24 @@ class Pack:
     plugins: Mapping[str, "PluginEntry"] = field(default_factory=_empty)  # enabled plugins (sections/plugins.py)
     routing: "Routing | None" = None  # decision tables and cross-event patterns (sections/routing.py)
     scenarios: tuple["Scenario", ...] = ()  # events with expected decisions, run by `wangge test`
+    scoring: "Scoring | None" = None  # schemes, rankings (off by default), flags (sections/scoring.py)
+    # What the pack was compiled from (manifest, lineage, merged sections, reference vocabulary): stored
+    # when a version is published and compiled again, by the same compiler, for cases pinned to it.
+    snapshot: Mapping[str, Any] = field(default_factory=_empty, repr=False, compare=False)
 
     @property
     def id(self) -> str:
         return self.manifest.id
+
+    @cached_property
+    def content(self) -> dict[str, Any]:
+        """The snapshot as plain JSON: what ``pack_versions`` stores for a published version."""
+        return plain(self.snapshot)
+
+    @cached_property
+    def digest(self) -> str:
+        """SHA-256 of the content; computed once per compiled pack (intake publishes on every case)."""
+        return hashlib.sha256(json.dumps(self.content, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
     @property
     def version(self) -> str:

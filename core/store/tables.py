@@ -3,7 +3,7 @@ of every index, so a province can distribute the schema by county (e.g. Citus, d
 ``tenant``) without a migration, and one county's queries never touch another's rows."""
 from __future__ import annotations
 
-from sqlalchemy import (JSON, Boolean, Column, DateTime, ForeignKeyConstraint, Index, Integer,
+from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, ForeignKeyConstraint, Index, Integer,
                         MetaData, String, Table, Text)
 
 metadata = MetaData(naming_convention={
@@ -178,4 +178,62 @@ audit_log = Table(
     Column("action", String(64), nullable=False),
     Column("detail", JSON, nullable=False, default=dict),
     Index(None, "tenant", "at"),
+)
+
+# Indicator facts, one row per fact recorded on a case (core/scoring/facts.py, written by the cases service in
+# the transaction of the step). Denormalised (unit, class, channel, reporter …) so indicators aggregate this one
+# table with a covering index and never join the wide ``cases`` rows. ``seq`` is the transition number;
+# seq 0 is the derived 应结案 row: ``at`` = the handle deadline, ``closed_at`` = when the case closed.
+case_facts = Table(
+    "case_facts", metadata,
+    tenant_column(),
+    Column("case_id", String(36), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("fact", String(32), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("unit_code", String(64), nullable=False),     # where the event happened
+    Column("handler_unit", String(64), nullable=True),
+    Column("lead", String(128), nullable=True),          # 主办 at the time of the fact
+    Column("actor", String(128), nullable=True),         # who took the step
+    Column("reporter", String(128), nullable=True),
+    Column("event_class", String(64), nullable=True),
+    Column("ref_class", String(64), nullable=True),
+    Column("channel", String(64), nullable=True),
+    Column("zone", String(4), nullable=True),
+    Column("reported_at", DateTime(timezone=True), nullable=True),
+    Column("closed_at", DateTime(timezone=True), nullable=True),   # on the 应结案 row only
+    ForeignKeyConstraint(["tenant", "case_id"], ["cases.tenant", "cases.id"]),
+    Index(None, "tenant", "fact", "at", "unit_code", "case_id"),   # covering: per-unit counts of one period
+    Index(None, "tenant", "fact", "lead", "at"),                    # department (条) subjects
+)
+
+# 申诉: an appealed case excluded from indicators and scores, or re-judged (facts added/removed), with who/when/why.
+appeals = Table(
+    "appeals", metadata,
+    tenant_column(),
+    Column("id", String(36), primary_key=True),
+    Column("case_id", String(36), nullable=False),
+    Column("kind", String(16), nullable=False),          # exclude | rejudge
+    Column("add_facts", JSON, nullable=False, default=list),
+    Column("remove_facts", JSON, nullable=False, default=list),
+    Column("status", String(16), nullable=False, default="granted"),   # granted | withdrawn
+    Column("by", String(128), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=False),
+    Index(None, "tenant", "case_id"),
+)
+
+# Score inputs from outside the case history: third-party satisfaction surveys (第三方满意度) and the ratings
+# one side gives the other in 条块双向考核, per period, subject and rater.
+score_inputs = Table(
+    "score_inputs", metadata,
+    tenant_column(),
+    Column("period", String(32), primary_key=True),
+    Column("kind", String(32), primary_key=True),        # satisfaction | rating
+    Column("subject", String(128), primary_key=True),    # unit code or department id
+    Column("rater", String(128), primary_key=True),      # survey body, or the rating unit/department
+    Column("value", Float, nullable=False),              # the score as surveyed (its scale is in the pack)
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+    Column("imported_by", String(128), nullable=False, default=""),
+    Column("note", Text, nullable=False, default=""),
 )

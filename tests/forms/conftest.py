@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 import yaml
 from starlette.testclient import TestClient
-
 from wangge.core.pack.loader import PackLoader
 from wangge.core.pack.model import Pack
 from wangge.examples import COUNTIES

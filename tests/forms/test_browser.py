@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-
 from wangge.core.store.tables import submissions
 from wangge.forms import forms_app
 
@@ -55,6 +54,7 @@ def browser(tmp_path):  # type: ignore[no-untyped-def]
 
 
 def test_fill_with_skip_logic_and_submit(server, browser, packs, database):
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -101,7 +101,7 @@ def test_fill_with_skip_logic_and_submit(server, browser, packs, database):
     browser.find_element(By.CSS_SELECTOR, 'button[value="submit"]').click()
     try:
         wait.until(lambda d: "已提交" in d.page_source)
-    except Exception:  # say what the page complained about
+    except TimeoutException:  # say what the page complained about
         raise AssertionError(browser.find_element(By.ID, "wg-summary").text) from None
 
     with database.engine.connect() as conn:

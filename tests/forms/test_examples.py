@@ -5,16 +5,15 @@ import re
 
 import pytest
 from sqlalchemy import select
-
 from wangge.core.store.tables import submissions
 from wangge.examples import COUNTIES
 
-from .conftest import VALID, csrf, post_data
+from .conftest import VALID, post_data
 
 CASES = []
 for county in sorted(d.name for d in COUNTIES.iterdir() if (d / "pack.yaml").exists()):
     own = (COUNTIES / county / "forms.yaml")
-    ids = ["event_report"] + re.findall(r"^  - id: (\w+)", own.read_text(encoding="utf-8"), re.M) if own.exists() else ["event_report"]
+    ids = ["event_report"] + re.findall(r"^  - id: (\w+)", own.read_text(encoding="utf-8"), re.MULTILINE) if own.exists() else ["event_report"]
     CASES += [(county, form_id) for form_id in ids]
 
 

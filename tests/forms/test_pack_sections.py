@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from wangge.core.pack.loader import load_pack
 from wangge.core.pack.problems import PackError
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from wangge.core.pack.loader import load_pack
 from wangge.forms import SubmissionStore, Validation
 
-from .conftest import app_for, csrf, write_pack  # noqa: F401
+from .conftest import write_pack
 
 PERSON = """
 forms:

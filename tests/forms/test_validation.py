@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-
 from wangge.core.pack.loader import load_pack
 from wangge.forms import Validation
 from wangge.forms.values import id_card_problem
@@ -116,7 +115,7 @@ def test_repeat_children_constraints_and_min_count(form_pack):
 
 def test_choice_filter_is_enforced_on_the_server(form_pack):
     _, v = form_pack
-    base = dict(id_number="11010519491231002X", rent="true", landlord="周某", kids__0__kid="甲")
+    base = {"id_number": "11010519491231002X", "rent": "true", "landlord": "周某", "kids__0__kid": "甲"}
     assert run(v, **base, prov="sx", city="ty").ok
     out = run(v, **base, prov="sx", city="jn")
     assert out.errors == {"city": ("所选的不在当前可选范围内,请重新选择",)}
@@ -125,7 +124,7 @@ def test_choice_filter_is_enforced_on_the_server(form_pack):
 
 def test_phone_and_geopoint_formats(form_pack):
     _, v = form_pack
-    base = dict(id_number="11010519491231002X", rent="true", landlord="周某", kids__0__kid="甲")
+    base = {"id_number": "11010519491231002X", "rent": "true", "landlord": "周某", "kids__0__kid": "甲"}
     for phone in ("13912345678", "+86 139 1234 5678", "0351-6041234", "035186041234"):
         assert run(v, **base, phone=phone).ok, phone
     assert "11 位手机号" in run(v, **base, phone="1234567").errors["phone"][0]

@@ -6,9 +6,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from openpyxl import Workbook
-
-from wangge.forms.cli import forms as forms_cli
 from wangge.core.pack.loader import load_pack
+from wangge.forms.cli import forms as forms_cli
 from wangge.forms.xlsform import XLSFormError, export_xlsform, import_xlsform
 
 from .conftest import write_pack

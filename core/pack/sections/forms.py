@@ -9,9 +9,11 @@ to Python and to JavaScript; a form that loads has no expression that can fail t
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from types import MappingProxyType
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from ...expr import ExprError, Expression, compile_expression
 from ..context import Context, did_you_mean, entries
@@ -69,7 +71,7 @@ class FormField:
     choice_list: str = ""  # the form's choice list the choices came from (kept for XLSForm export)
     choice_filter: Rule | None = None
     levels: tuple[str, ...] = ()  # cascading grid levels, top to bottom (type unit)
-    fields: tuple["FormField", ...] = ()  # repeat children
+    fields: tuple[FormField, ...] = ()  # repeat children
     min_count: int = 0
     max_count: int | None = None
     max_length: int | None = None
@@ -328,7 +330,7 @@ class _Compiler:
                 self.ctx.problem("UNKNOWN_LEVEL", (*path, i), f'{what} 引用了未声明的层级 "{lv}"', did_you_mean(lv, known))
                 return ()
         depths = [known.index(lv) for lv in levels]
-        if any(b != a + 1 for a, b in zip(depths, depths[1:])):
+        if any(b != a + 1 for a, b in pairwise(depths)):
             self.ctx.problem("LEVEL_ORDER", path, f'{what} 的层级必须从上到下、逐级相连: {", ".join(levels)}',
                              "按网格层级顺序写: " + ", ".join(known))
         return levels

@@ -1,14 +1,86 @@
-"""``indicators:`` — declarations of numerator/denominator over case facts (computed by scoring)."""
+"""``indicators:`` — declarations of numerator/denominator over case facts (computed by ``core/scoring``).
+
+Indicators are computed in SQL over stored facts, so a ``where:`` filter may use only what SQL can see:
+fields of the case (:data:`WHERE_FIELDS`), literals, comparisons, ``in`` lists, ``and``/``or``/``not``.
+Anything else is refused at load with BAD_EXPRESSION and the column, never evaluated differently later.
+"""
 from __future__ import annotations
 
 from typing import Any
 
-from ...expr import ExprError, compile_expression
+from ...expr import ExprError, Expression, compile_expression
+from ...expr.nodes import COMPARISONS, Binary, ListNode, Literal, Logical, Node, Unary, Var
 from ..context import Context, entries
 from ..model import FactCount, Indicator
 
-FACTS = ("reported", "accepted", "registered", "dispatched", "handled", "closed", "due", "closed_on_time",
-         "reworked", "overdue", "escalated", "visited", "satisfied")
+# Facts recorded by workflow steps, plus the ones derived from the 应结案 row (due, due_closed,
+# closed_on_time, overdue — see core/scoring/facts.py).
+FACTS = ("reported", "accepted", "registered", "dispatched", "handled", "closed", "due", "due_closed",
+         "closed_on_time", "reworked", "overdue", "escalated", "visited", "satisfied", "returned", "extended",
+         "handed_off", "summoned", "disputed")
+DERIVED = ("due", "due_closed", "closed_on_time", "overdue")
+# Facts that can happen more than once to a case and are counted per occurrence by default.
+EVENT_FACTS = frozenset({"reworked", "returned", "extended", "handed_off", "summoned", "escalated", "handled"})
+
+# Case fields a ``where:`` may use: the first group is copied onto every fact row, the second is read from
+# the case row as it is now (a join, so filtering on them costs more).
+FACT_FIELDS = ("unit_code", "handler_unit", "lead", "actor", "reporter", "event_class", "ref_class", "channel",
+               "zone")
+CASE_FIELDS = ("state", "level", "priority", "supervised", "external_id")
+WHERE_FIELDS = FACT_FIELDS + CASE_FIELDS
+
+
+def sql_problem(node: Node) -> tuple[int, str] | None:
+    """(column, message) of the first part of an expression tree that cannot be translated to SQL."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Literal):
+            continue
+        if isinstance(n, Var):
+            if n.name not in WHERE_FIELDS:
+                return n.column, f'字段 "{n.name}" 不能用于指标过滤(可用: {", ".join(WHERE_FIELDS)})'
+        elif isinstance(n, ListNode):
+            if not all(isinstance(i, Literal) for i in n.items):
+                return n.column, "列表中只能写常量"
+        elif isinstance(n, Unary) and n.op == "not":
+            stack.append(n.operand)
+        elif isinstance(n, Logical):
+            stack.extend(n.operands)
+        elif isinstance(n, Binary) and n.op in COMPARISONS:
+            if n.op in ("in", "not in") and not isinstance(n.right, ListNode):
+                return n.column, f'"{n.op}" 右边须是常量列表'
+            if not (isinstance(n.left, Var) and isinstance(n.right, (Literal, ListNode))) and \
+                    not (isinstance(n.right, Var) and isinstance(n.left, Literal)):
+                return n.column, "比较须是 字段 与 常量 之间"
+            stack.extend((n.left, n.right))
+        else:
+            return n.column, "过滤表达式只支持 字段比较、in 列表、and/or/not(需在数据库中计算)"
+    return None
+
+
+def compile_where(source: Any, path: tuple, ctx: Context) -> Expression | None:
+    """Compile a ``where:`` and check it translates to SQL; BAD_EXPRESSION with the column otherwise."""
+    try:
+        expr = compile_expression(str(source))
+    except ExprError as exc:
+        ctx.problem("BAD_EXPRESSION", path, f"过滤表达式错误: {exc}", f"表达式: {source}")
+        return None
+    problem = sql_problem(expr.tree)
+    if problem is not None:
+        column, message = problem
+        ctx.problem("BAD_EXPRESSION", path, f"过滤表达式第 {column} 列: {message}", f"表达式: {source}")
+        return None
+    return expr
+
+
+def fact_count(raw: dict, path: tuple, ctx: Context) -> FactCount:
+    fact = str(raw.get("fact", ""))
+    count = raw.get("count") or ("events" if fact in EVENT_FACTS else "cases")
+    where = raw.get("where")
+    if not where:
+        return FactCount(fact, None, "", count)
+    return FactCount(fact, compile_where(where, (*path, "where"), ctx), str(where), count)
 
 
 def compile_indicators(raw: Any, ctx: Context) -> dict[str, Indicator]:
@@ -20,22 +92,14 @@ def compile_indicators(raw: Any, ctx: Context) -> dict[str, Indicator]:
             continue
         what = f'指标 "{entry["id"]}"'
         name = ctx.require(entry, "name", path, what)
+        unit = entry.get("unit", "percent")
         numerator = ctx.require(entry, "numerator", path, what)
-        denominator = ctx.require(entry, "denominator", path, what)
-        if numerator is None or denominator is None:
+        # A count (上报数, 回访数) has no denominator; a rate must have one.
+        denominator = entry.get("denominator") if unit == "count" else ctx.require(entry, "denominator", path, what)
+        if numerator is None or (denominator is None and unit != "count"):
             continue
         indicators[entry["id"]] = Indicator(
-            entry["id"], name or entry["id"], _fact(numerator, (*path, "numerator"), ctx),
-            _fact(denominator, (*path, "denominator"), ctx), entry.get("unit", "percent"), entry.get("name_en", ""))
+            entry["id"], name or entry["id"], fact_count(numerator, (*path, "numerator"), ctx),
+            fact_count(denominator, (*path, "denominator"), ctx) if denominator else None, unit,
+            entry.get("name_en", ""), str(entry.get("description", "")))
     return indicators
-
-
-def _fact(raw: dict, path: tuple, ctx: Context) -> FactCount:
-    where = raw.get("where")
-    if not where:
-        return FactCount(raw["fact"])
-    try:
-        return FactCount(raw["fact"], compile_expression(where), where)
-    except ExprError as exc:
-        ctx.problem("BAD_EXPRESSION", (*path, "where"), f"过滤表达式错误: {exc}", f"表达式: {where}")
-        return FactCount(raw["fact"], None, where)
