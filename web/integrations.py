@@ -9,8 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from urllib.parse import quote
+
 from sqlalchemy import or_, select
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wangge.core.cases import PackCache
 from wangge.core.cases.service import _case  # the row → Case mapping, shared so both read cases alike
@@ -20,7 +25,11 @@ from wangge.core.store.tables import cases
 from wangge.core.workflow import Actor as WorkflowActor
 from wangge.core.workflow import WorkflowError, allowed_actions
 
-from .auth import Actor, in_scope, scope_units
+from wangge.forms.app import FormsConfig
+from wangge.forms.app import forms_routes as forms_engine_routes
+
+from .auth import CSRF_FIELD, Actor, csrf_ok, csrf_token, in_scope, scope_units
+from .views.common import SESSION_USERS
 from .deployment import Deployment
 
 
@@ -96,16 +105,56 @@ def todo_list(db: Database, tenant: str, pack: Pack, actor: Actor, cache: PackCa
     return out[:limit]
 
 
+@dataclass(frozen=True)
+class PortalCsrf:
+    """The forms engine's CSRF policy backed by the portal's session token, so the portal's CSRF middleware
+    and the forms engine check one and the same token (forms.csrf.CsrfPolicy)."""
+
+    field_name: str = CSRF_FIELD
+
+    def token(self, request: Request) -> tuple[str, str | None]:
+        return csrf_token(request.session), None
+
+    def check(self, request: Request, token: str | None) -> bool:
+        return csrf_ok(request.session, token)
+
+    def set_cookie(self, response: Response, cookie: str | None) -> None:
+        return None
+
+
 def forms_routes(deployment: Deployment) -> list[BaseRoute]:
-    """The forms engine's routes (render / validate / store), when it provides a route factory."""
-    try:
-        from wangge.forms import web as forms_web  # type: ignore[attr-defined]  # noqa: PLC0415
-    except ImportError:
-        return []
-    factory = getattr(forms_web, "form_routes", None) or getattr(forms_web, "routes", None)
-    if factory is None:
-        return []
-    try:
-        return list(factory(deployment))
-    except TypeError:
-        return []
+    """The forms engine under ``/forms/{pack id}/…``: each county's forms, stored under that county's tenant,
+    filled by its signed-in users only."""
+    slug_of = {county.pack.id: slug for slug, county in deployment.counties.items()}
+    config = FormsConfig.build(
+        {county.pack.id: county.pack for county in deployment.counties.values()}, deployment.database,
+        secret=deployment.secret.decode() if isinstance(deployment.secret, bytes) else str(deployment.secret),
+        csrf=PortalCsrf(), uploads=deployment.data_dir / "uploads",
+        tenant=lambda pack, request: slug_of[pack.id],
+        user=lambda request: _signed_in(request, slug_of) or "")
+    return [Mount("/forms", app=_signed_in_only(Router(routes=forms_engine_routes(config)), slug_of))]
+
+
+def _signed_in(request: Request, slug_of: dict[str, str]) -> str | None:
+    pack_id = request.scope["path"].removeprefix(request.scope.get("root_path", "")).strip("/").split("/")[0]
+    slug = slug_of.get(pack_id)
+    return request.session.get(SESSION_USERS, {}).get(slug) if slug else None
+
+
+def _signed_in_only(app: ASGIApp, slug_of: dict[str, str]) -> ASGIApp:
+    """Forms of a county are for that county's signed-in users; others are sent to its login page."""
+
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        path = scope["path"].removeprefix(scope.get("root_path", "")).strip("/")
+        pack_id = path.split("/")[0]
+        if pack_id in slug_of and not path.startswith("static") and _signed_in(request, slug_of) is None:
+            target = f"/{slug_of[pack_id]}/login?next=" + quote(scope.get("root_path", "") + "/" + path)
+            await RedirectResponse(target, status_code=303)(scope, receive, send)
+            return
+        if not path or path == "static" or (pack_id not in slug_of and not path.startswith("static/")):
+            await PlainTextResponse("没有这个表单 (no such form)", status_code=404)(scope, receive, send)
+            return
+        await app(scope, receive, send)
+
+    return guarded

@@ -15,8 +15,7 @@ from typing import Any, Callable, Mapping
 
 from durable import engine
 
-from ..expr.nodes import Binary, ListNode, Literal, Logical, Node
-from ..expr.nodes import Var
+from ..expr.nodes import Binary, ListNode, Literal, Logical, Node, Var
 from ..pack.sections.routing import DURABLE_MAX_MATCHING, DURABLE_MAX_VALUES, RoutingTable
 
 MAX_SESSIONS = 1024

@@ -185,7 +185,9 @@ def _rule(r: dict, path: tuple, ctx: Context, levels: tuple[str, ...],
         return None
     kind = kinds[0]
     common = dict(id=r["id"], name=str(r.get("name") or r["id"]), kind=kind, cap=_num(r.get("cap")),
-                  source=str(r.get("source", "")), when_empty=str(r.get("when_empty") or "full"))
+                  source=str(r.get("source", "")),
+                  # no cases due is no failure (full points); a missing survey earns nothing
+                  when_empty=str(r.get("when_empty") or ("zero" if kind == "input" else "full")))
     if kind in ("indicator", "piecewise"):
         ind = r.get("indicator")
         if ind not in indicators:
