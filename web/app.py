@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import filters
+from . import filters, plugins
 from .csrf import CSRFMiddleware
 from .deployment import Deployment
 from .views import admin, cases, dashboard, packview, public
@@ -90,14 +90,18 @@ async def healthz(_: Request) -> Response:
     return PlainTextResponse("ok")
 
 
-def create_app(deployment: Deployment, *, https_only: bool = False, extra_routes: list[Any] | None = None) -> Starlette:
-    """The portal for ``deployment``. ``https_only`` marks the session cookie Secure (set it behind TLS)."""
+def create_app(deployment: Deployment, *, https_only: bool = False, extra_routes: list[Any] | None = None,
+               deliver: bool = True) -> Starlette:
+    """The portal for ``deployment``. ``https_only`` marks the session cookie Secure (set it behind TLS);
+    ``deliver`` runs the outbox delivery loop while the app is up (one per process is enough)."""
+    county_plugins = plugins.county_plugins(deployment)
     routes: list[BaseRoute] = [
         Route("/", public.landing, name="landing"),
         Route("/healthz", healthz),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         *_api_routes(deployment),
         *_forms_routes(deployment),
+        *plugins.hotline_routes(deployment),
         *(extra_routes or []),
         *county_routes(),
     ]
@@ -108,7 +112,9 @@ def create_app(deployment: Deployment, *, https_only: bool = False, extra_routes
         Middleware(CSRFMiddleware),
     ]
     app = Starlette(routes=routes, middleware=middleware,
-                    exception_handlers={HTTPException: _http_error, LoginRequired: _login_required})
+                    exception_handlers={HTTPException: _http_error, LoginRequired: _login_required},
+                    lifespan=plugins.lifespan(deployment, county_plugins, deliver=deliver))
+    app.state.plugins = county_plugins
     app.state.deployment = deployment
     app.state.templates = templates()
     return app
