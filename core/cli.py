@@ -145,6 +145,26 @@ def _add_routing_commands() -> None:
 _add_routing_commands()
 
 
+def _add_compare_commands() -> None:
+    from .compare.cli import compare_command, scenario_command  # noqa: PLC0415
+
+    cli.add_command(scenario_command, "scenario")
+    cli.add_command(compare_command, "compare")
+
+
+_add_compare_commands()
+
+
+def _add_scoring_commands() -> None:
+    from .scoring.cli import indicators_command, score_group  # noqa: PLC0415
+
+    cli.add_command(indicators_command, "indicators")
+    cli.add_command(score_group, "score")
+
+
+_add_scoring_commands()
+
+
 def _add_contributed_commands() -> None:
     for ep in entry_points(group="wangge.cli"):
         command = ep.load()

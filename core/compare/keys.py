@@ -7,9 +7,11 @@ answer computed once (with the real engine) is reused for every event with the s
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from operator import attrgetter
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 from ..events import Event
 
@@ -51,18 +53,17 @@ def key_function(variables: Iterable[str], extra: frozenset[str] = frozenset()) 
     """A function LocalEvent → tuple of the values ``variables`` depend on. Names in ``extra`` (case fields
     such as ``state``) are the caller's business and ignored here."""
     roots = {v.split(".")[0] for v in variables} - extra
-    getters: list[Callable[[LocalEvent], Any]] = []
+    attrs: list[str] = []
     if roots & CLASS_FIELDS:
-        getters.append(lambda e: e.event_class)
+        attrs.append("event_class")
     if roots & UNIT_FIELDS:
-        getters.append(lambda e: e.unit)
+        attrs.append("unit")
     if roots & CHANNEL_FIELDS:
-        getters.append(lambda e: e.channel)
-    for name in PLAIN_FIELDS:
-        if name in roots:
-            getters.append(lambda e, n=name: getattr(e, n))
+        attrs.append("channel")
+    attrs += [n for n in PLAIN_FIELDS if n in roots]
+    getters: list[Callable[[LocalEvent], Any]] = []
     if "reported_at" in roots:
-        getters.append(lambda e: e.reported_at)
+        attrs.append("reported_at")
     else:
         if "hour" in roots:
             getters.append(lambda e: e.reported_at.hour)
@@ -70,9 +71,17 @@ def key_function(variables: Iterable[str], extra: frozenset[str] = frozenset()) 
             getters.append(lambda e: e.reported_at.isoweekday())
     for name in sorted(roots - EVENT_NAMES - {"route"}):  # form fields: read from data
         getters.append(lambda e, n=name: _hashable(e.data.get(n)))
-    if not getters:
-        return lambda e: ()
-    if len(getters) == 1:
-        only = getters[0]
-        return lambda e: (only(e),)
-    return lambda e: tuple(g(e) for g in getters)
+    if not getters:  # the common case: attrgetter builds the tuple in C
+        if not attrs:
+            return lambda e: ()
+        if len(attrs) == 1:
+            one = attrgetter(attrs[0])
+            return lambda e: (one(e),)
+        return attrgetter(*attrs)
+    base = attrgetter(*attrs) if attrs else None
+    if base is not None and len(attrs) == 1:
+        single = base
+        base = lambda e: (single(e),)
+    if base is None:
+        return lambda e: tuple(g(e) for g in getters)
+    return lambda e: base(e) + tuple(g(e) for g in getters)

@@ -4,10 +4,12 @@
 A decision depends on (a) which rules of each table match — a function of the few fields the conditions read
 — and (b) the reporting unit, through which places and receivers are resolved; the time limit falls back to
 the event class's limit for the unit's zone when no rule sets one. So: matched rules are memoised by the
-values of the fields the conditions read, and the decision by (matched rules, unit). Every memo entry is
-computed by the pack's own Router, so nothing of its semantics is re-implemented here; a test checks the
-results equal ``Router.decide`` event by event. Packs whose tables read ``${route.*}`` (earlier tables'
-output) are routed without the memo.
+values of the fields the conditions read (matched by the router's own compiled tables), and the decision by
+(matched rules, unit), built by the router's own ``_apply`` (places and receivers resolved on the grid)
+without the trace and the deadline, which the replay does not read; only the hit-policy step between the two
+is repeated here. tests/compare/test_routememo.py checks the results equal ``Router.decide`` event by event
+for every example county. Packs whose tables read ``${route.*}`` (earlier tables' output) are routed with
+the full ``decide`` and no memo.
 """
 from __future__ import annotations
 
@@ -15,8 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..routing import Router, RoutingError
+from ..routing.router import _Building, _rank
 from ..timelimit import TimeLimit
 from .keys import LocalEvent, key_function
+
+_UNKNOWN = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +48,14 @@ class MemoRouter:
         for table in routing.tables:
             for rule in table.rules:
                 variables |= rule.condition.variables
-        self.exact = bool(router._needs_route)  # noqa: SLF001 - tables chained through ${route.*}
+        self.exact = bool(router._needs_route)
         self.key = key_function(variables)
         self._timed = [any(r.then.time_limit is not None for r in t.rules) for t in routing.tables]
         self._default_limit = routing.defaults.time_limit is not None
         self._matched: dict[tuple, tuple[tuple[int, ...], ...]] = {}
         self._routes: dict[tuple, Route] = {}
         self._class_limits: dict[tuple[str, str], TimeLimit | None] = {}
+        self._from_rules: dict[tuple, bool | None] = {}
 
     def _limit_from_rules(self, matched: tuple[tuple[int, ...], ...]) -> bool | None:
         """True: the rules set the limit; False: the class does; None: cannot tell without the class."""
@@ -77,13 +83,49 @@ class MemoRouter:
             env = self.router.fields(ev.event())
             matched = tuple(tuple(t.matches(env)) for t in self.router.tables)
             self._matched[k] = matched
-        from_rules = self._limit_from_rules(matched)
+        from_rules = self._from_rules.get(matched, _UNKNOWN)
+        if from_rules is _UNKNOWN:
+            from_rules = self._from_rules[matched] = self._limit_from_rules(matched)
         ck = (matched, ev.unit) if from_rules is not None else (matched, ev.unit, ev.event_class)
         route = self._routes.get(ck)
         if route is None:
-            route = self._decide(ev, from_rules is False)
+            route = self._apply(ev, matched, from_rules is False)
             self._routes[ck] = route
         return route
+
+    def _apply(self, ev: LocalEvent, matched: tuple[tuple[int, ...], ...], class_limit: bool) -> Route:
+        """The decision from already-matched rules, through the router's own ``_apply`` (targets resolved on
+        this pack's grid) but without the trace and the deadline, which the replay does not read. Anything
+        unusual — a hit-policy violation — goes through the full ``decide`` for its exact message."""
+        router = self.router
+        tables = router.routing.tables
+        unit = self.pack.grid.units[ev.unit]
+        b = _Building(ev.unit, unit.level, unit.code)
+        router._apply(b, router.routing.defaults, "defaults", None, None)
+        for table, hits in zip(tables, matched):
+            if not hits:
+                continue
+            rules = [table.rules[i] for i in hits]
+            if (table.hit == "unique" and len(rules) > 1) or (table.hit == "any" and len({r.then for r in rules}) > 1):
+                return self._decide(ev, class_limit)
+            if table.hit == "priority":
+                rules = [max(rules, key=lambda r: (_rank(table, r), -table.rules.index(r)))]
+            if table.hit == "collect":
+                for rule in rules:
+                    router._apply(b, rule.then, table.id, None, None, collect=True)
+                pri = [r.then.priority for r in rules if r.then.priority is not None]
+                if pri:
+                    agg = {"max": max, "min": min, "sum": sum}.get(table.aggregate, max)(pri)
+                    b.priority = b.priority + agg if table.aggregate == "sum" else (
+                        max(b.priority, agg) if table.aggregate == "max" else min(b.priority, agg))
+                continue
+            router._apply(b, rules[0].then, table.id, None, None)
+        limit = b.time_limit
+        if limit is None and not class_limit:
+            limit = self.class_limit(ev.event_class, ev.unit)
+        state = b.state if b.state is not None else router._initial_state
+        return Route(b.level, b.unit, b.lead, tuple(b.assist), None if class_limit else limit, b.priority, state,
+                     class_limit)
 
     def _decide(self, ev: LocalEvent, class_limit: bool) -> Route:
         try:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 import random
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import accumulate
 from math import ceil
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 from ..events import CHINA
 from ..pack.model import Pack

@@ -10,11 +10,12 @@ geography. See docs/compare.md.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import blake2b
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from ..events import CHINA, URGENCIES, local_class
 from ..pack.model import Pack

@@ -4,9 +4,9 @@ withdrawing an appeal changes the next report and the report lists the appeals i
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
 
 from sqlalchemy import Connection, and_, insert, select, update
 

@@ -12,8 +12,8 @@ a handle deadline (当场办结) gets a due row at its closing time: it was due,
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable
 
 from sqlalchemy import Connection, and_, insert, literal, select, update
 
@@ -65,3 +65,17 @@ def _insert_from_case(conn: Connection, tenant: str, case_id: str, seq: int, fac
     conn.execute(insert(case_facts).from_select(
         ["tenant", "case_id", "seq", "fact", "at", "unit_code", "handler_unit", "lead", "actor", "reporter",
          "event_class", "ref_class", "channel", "zone", "reported_at", "closed_at"], query))
+
+
+def opening_rows(case_row: dict, actor: str) -> list[dict]:
+    """The case_facts rows of a case being opened, from its ``cases`` row as a dict — for writers that
+    batch their own INSERTs (web/api/intake.py) and must store exactly what :func:`record_step` stores."""
+    base = {k: case_row.get(k) for k in ("tenant", "unit_code", "handler_unit", "lead", "event_class", "ref_class",
+                                         "channel", "zone", "reported_at")}
+    base.update(case_id=case_row["id"], reporter=case_row.get("reported_by"), closed_at=None)
+    now = case_row["updated_at"]
+    rows = [{**base, "seq": 1, "fact": "reported", "at": case_row["reported_at"], "actor": actor},
+            {**base, "seq": 1, "fact": "accepted", "at": now, "actor": actor}]
+    if case_row.get("due_at") is not None:
+        rows.append({**base, "seq": DUE_SEQ, "fact": DUE, "at": case_row["due_at"], "actor": None})
+    return rows

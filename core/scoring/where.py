@@ -3,7 +3,8 @@
 same answer as the expression language (``${lead} != 'x'`` is true when lead is null, as in Python)."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import and_, false, not_, or_, true
 from sqlalchemy.sql.elements import ColumnElement

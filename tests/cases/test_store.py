@@ -44,6 +44,13 @@ def test_a_failure_mid_way_writes_nothing(journey, monkeypatch):
     monkeypatch.setattr(service, "_outbox", broken)
     with pytest.raises(RuntimeError):
         j.do(case, "dispatch")
+    write_new_cases = service.write_new_cases
+
+    def written_then_broken(conn, items):  # type: ignore[no-untyped-def]
+        write_new_cases(conn, items)   # every row of the new case is in the transaction …
+        raise RuntimeError("disk full")  # … and then the commit never happens
+
+    monkeypatch.setattr(service, "write_new_cases", written_then_broken)
     with pytest.raises(RuntimeError):
         j.open(2)
     assert [_count(j.db, t) for t in (cases, transitions, deadlines, outbox)] == before

@@ -39,7 +39,6 @@ CASES: dict[str, Case] = {
     "bad_version": Case("SCHEMA", "pack.yaml", 5),
     "bad_region": Case("SCHEMA", "pack.yaml", 4),
     "bad_role_count": Case("SCHEMA", "grid.yaml", 6),
-    "not_supported": Case("NOT_SUPPORTED", "scoring.yaml", 2),
     # duplicates
     "duplicate_level": Case("DUPLICATE_ID", "grid.yaml", 5),
     "duplicate_department": Case("DUPLICATE_ID", "departments.yaml", 4),
@@ -110,9 +109,9 @@ def test_broken_pack_reports_code_file_and_line(name: str) -> None:
         assert str(problem).startswith(f"{problem.position}: {problem.code} ")
 
 
-def test_not_supported_fixture_uses_a_section_the_engine_does_not_execute() -> None:
-    # If "scoring" becomes supported, pick another section from SECTION_NAMES for the fixture.
-    assert "scoring" in SECTION_NAMES and "scoring" not in SUPPORTED
+def test_every_section_in_the_schema_is_executed() -> None:
+    # scoring was the last section without an engine; a new section must be executed or refused (NOT_SUPPORTED).
+    assert set(SECTION_NAMES) <= SUPPORTED
 
 
 def test_problem_text_is_file_line_column_code_message_hint() -> None:
@@ -149,7 +148,7 @@ def test_all_schema_problems_of_all_files_are_reported_together() -> None:
         ("SCHEMA", "pack.yaml", 4),          # region unquoted
         ("SCHEMA", "departments.yaml", 2),   # unknown field
         ("SCHEMA", "events.yaml", 5),        # code unquoted
-        ("NOT_SUPPORTED", "scoring.yaml", 1),
+        ("SCHEMA", "scoring.yaml", 1),          # ranking must be a mapping
     }
 
 

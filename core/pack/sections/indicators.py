@@ -9,7 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from ...expr import ExprError, Expression, compile_expression
-from ...expr.nodes import COMPARISONS, Binary, ListNode, Literal, Logical, Node, Unary, Var
+from ...expr.nodes import (
+    COMPARISONS,
+    Binary,
+    ListNode,
+    Literal,
+    Logical,
+    Node,
+    Unary,
+    Var,
+)
 from ..context import Context, entries
 from ..model import FactCount, Indicator
 
@@ -50,6 +59,10 @@ def sql_problem(node: Node) -> tuple[int, str] | None:
         elif isinstance(n, Binary) and n.op in COMPARISONS:
             if n.op in ("in", "not in") and not isinstance(n.right, ListNode):
                 return n.column, f'"{n.op}" 右边须是常量列表'
+            odd = next((side for side in (n.left, n.right) if not isinstance(side, (Var, Literal, ListNode))), None)
+            if odd is not None:
+                stack.append(odd)  # report the part that is not a field or a constant, at its own column
+                continue
             if not (isinstance(n.left, Var) and isinstance(n.right, (Literal, ListNode))) and \
                     not (isinstance(n.right, Var) and isinstance(n.left, Literal)):
                 return n.column, "比较须是 字段 与 常量 之间"

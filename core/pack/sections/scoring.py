@@ -10,8 +10,9 @@ Only the declarations are compiled here; ``core/scoring`` computes them over sto
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from ..context import Context, did_you_mean, entries
 from ..model import FactCount, Grid, Indicator, frozen_map
