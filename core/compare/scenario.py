@@ -122,7 +122,7 @@ def write_jsonl(scenario: Scenario, out: IO[str]) -> None:
 
 
 def with_units(scenario: Scenario, pack: Pack) -> Iterator[dict[str, Any]]:
-    """The stream as the generating pack's own events (adds ``unit``): what `wangge scenario --own` writes."""
+    """The stream as the generating pack's own events (``unit`` instead of ``place``), for ``parse_event``."""
     tr = Translator.for_pack(pack)
     for e in scenario.events:
         yield tr.raw_event(e)

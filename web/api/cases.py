@@ -104,10 +104,11 @@ def endpoints(ctx: ApiContext) -> list[Endpoint]:
     @api
     async def list_cases(request: Request) -> Response:
         county = ctx.county(request)
+        pack = ctx.pack(county.slug)
         principal = await ctx.principal(request, county, READ)
         limit = int_param(request, "limit", 50, 1, 500)
         offset = int_param(request, "offset", 0, 0, 10_000_000)
-        where = case_filters(request, county.pack, county.slug, principal)
+        where = case_filters(request, pack, county.slug, principal)
 
         def query() -> tuple[int, list[Mapping[str, Any]]]:
             with db.engine.connect() as conn:
@@ -117,25 +118,27 @@ def endpoints(ctx: ApiContext) -> list[Endpoint]:
                 return total, list(rows.mappings())
 
         total, rows = await run_in_threadpool(query)
-        items = [case_summary(county.pack, r) for r in rows]
+        items = [case_summary(pack, r) for r in rows]
         nxt = offset + limit if offset + limit < total else None
         return UnicodeJSON({"items": items, "total": total, "limit": limit, "offset": offset, "next_offset": nxt})
 
     @api
     async def get_case(request: Request) -> Response:
         county = ctx.county(request)
+        pack = ctx.pack(county.slug)
         principal = await ctx.principal(request, county, READ)
         case_id = request.path_params["case_id"]
         row, history = await run_in_threadpool(load_case, db, county.slug, case_id)
         if row is None:
             raise not_found(f"案件 {case_id} 不存在 (no such case)")
-        if principal.unit and not in_subtree(county.pack, row["unit_code"], principal.unit):
+        if principal.unit and not in_subtree(pack, row["unit_code"], principal.unit):
             raise denied_unit(principal, row["unit_code"])
-        return UnicodeJSON(case_detail(county.pack, row, history))
+        return UnicodeJSON(case_detail(pack, row, history))
 
     @api
     async def post_action(request: Request) -> Response:
         county = ctx.county(request)
+        pack = ctx.pack(county.slug)
         principal = await ctx.principal(request, county, WRITE)
         case_id = request.path_params["case_id"]
         body = await json_body(request)
@@ -147,11 +150,11 @@ def endpoints(ctx: ApiContext) -> list[Endpoint]:
         row, _ = await run_in_threadpool(load_case, db, county.slug, case_id)
         if row is None:
             raise not_found(f"案件 {case_id} 不存在 (no such case)")
-        if principal.unit and not in_subtree(county.pack, row["unit_code"], principal.unit):
+        if principal.unit and not in_subtree(pack, row["unit_code"], principal.unit):
             raise denied_unit(principal, row["unit_code"])
         result = await run_in_threadpool(workflow_port.apply, db, county, row, body, principal)
         row, history = await run_in_threadpool(load_case, db, county.slug, case_id)
-        out = case_detail(county.pack, row, history)
+        out = case_detail(pack, row, history)
         out["applied"] = result
         return UnicodeJSON(out)
 

@@ -25,10 +25,19 @@ class ApiContext:
 
     @classmethod
     def build(cls, deployment: Deployment, token_ttl: float = 2.0) -> ApiContext:
-        ctx = cls(deployment, TokenStore(deployment.database, token_ttl), GroupWriter(deployment.database))
-        for slug, county in deployment.counties.items():
-            ctx.intakes[slug] = CountyIntake.for_pack(slug, county.pack)
-        return ctx
+        return cls(deployment, TokenStore(deployment.database, token_ttl), GroupWriter(deployment.database))
+
+    def pack(self, slug: str) -> Any:
+        """The county's pack in force now: publishing a new version in the portal switches the API too."""
+        return self.deployment.pack(slug)
+
+    def intake(self, slug: str) -> CountyIntake:
+        """Intake for the county's current pack; its router is compiled once per pack version."""
+        pack = self.pack(slug)
+        cached = self.intakes.get(slug)
+        if cached is None or cached.pack is not pack:
+            cached = self.intakes[slug] = CountyIntake.for_pack(slug, pack)
+        return cached
 
     @property
     def database(self):  # type: ignore[no-untyped-def]

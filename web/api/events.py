@@ -24,7 +24,7 @@ def endpoints(ctx: ApiContext) -> list[Endpoint]:
         principal = await ctx.principal(request, county, SCOPE)
         raw = await json_body(request)
         try:
-            outcome = await intake(ctx.intakes[county.slug], ctx.writer, raw, principal, Actor(principal.actor, "api"))
+            outcome = await intake(ctx.intake(county.slug), ctx.writer, raw, principal, Actor(principal.actor, "api"))
         except VersionConflict as exc:
             raise ApiError(409, "VERSION_CONFLICT", str(exc)) from None
         return UnicodeJSON(outcome.to_json(), status_code=200 if outcome.duplicate else 201)

@@ -114,34 +114,37 @@ def endpoints(ctx: ApiContext) -> list[Endpoint]:
     @api
     async def list_forms(request: Request) -> Response:
         county = ctx.county(request)
-        return UnicodeJSON({"items": [form_summary(f) for f in county.pack.forms.values()]})
+        pack = ctx.pack(county.slug)
+        return UnicodeJSON({"items": [form_summary(f) for f in pack.forms.values()]})
 
     @api
     async def get_form(request: Request) -> Response:
         county = ctx.county(request)
-        return UnicodeJSON(form_schema(_form(county.pack, request.path_params["form_id"])))
+        pack = ctx.pack(county.slug)
+        return UnicodeJSON(form_schema(_form(pack, request.path_params["form_id"])))
 
     @api
     async def post_submission(request: Request) -> Response:
         county = ctx.county(request)
+        pack = ctx.pack(county.slug)
         principal = await ctx.principal(request, county, SCOPE)
-        form = _form(county.pack, request.path_params["form_id"])
+        form = _form(pack, request.path_params["form_id"])
         body = await json_body(request)
         if not isinstance(body, Mapping) or not isinstance(body.get("data"), Mapping):
             raise invalid({"data": "请把表单字段放在 data 对象中 (put the fields under data)"})
         unknown = sorted(set(body) - set(schemas.FORM_SUBMISSION["properties"]))
         if unknown:
             raise invalid({"$": f"未知字段 {', '.join(unknown)} (unknown keys)"})
-        outcome = Validation.of(form, county.pack.grid).run(raw_input(form, body["data"]))
+        outcome = Validation.of(form, pack.grid).run(raw_input(form, body["data"]))
         if not outcome.ok:
             raise invalid({path: ";".join(msgs) for path, msgs in outcome.errors.items()},
                           f"表单「{form.title}」填写有误,请按字段修改 (invalid submission)")
         unit = next((outcome.values.get(f.name) for f in form.fields if f.type == "unit"), None) or body.get("unit")
-        if principal.unit and (not unit or unit not in county.pack.grid.units
-                               or not in_subtree(county.pack, str(unit), principal.unit)):
+        if principal.unit and (not unit or unit not in pack.grid.units
+                               or not in_subtree(pack, str(unit), principal.unit)):
             raise denied_unit(principal, str(unit or "(未填写)"))
         store = SubmissionStore(ctx.database, county.slug)
-        saved = await run_in_threadpool(store.save, county.pack, form, outcome.values,
+        saved = await run_in_threadpool(store.save, pack, form, outcome.values,
                                         submitted_by=str(body.get("submitted_by") or principal.actor))
         return UnicodeJSON({"id": saved.id, "form_id": form.id, "form_version": form.version,
                             "submitted_at": saved.submitted_at.isoformat() if saved.submitted_at else None,

@@ -59,7 +59,7 @@ def endpoints(ctx: ApiContext) -> list[Endpoint]:
     async def get_indicators(request: Request) -> Response:
         county = ctx.county(request)
         principal = await ctx.principal(request, county, SCOPE)
-        pack = county.pack
+        pack = ctx.pack(county.slug)
         unit = request.query_params.get("unit") or principal.unit or pack.grid.roots[0]
         if unit not in pack.grid.units:
             raise invalid({"unit": f'网格单元 "{unit}" 不存在 (unknown unit)'})

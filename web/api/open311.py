@@ -268,6 +268,7 @@ def endpoints(ctx: ApiContext) -> list[Endpoint]:
     @guarded
     async def post_request(request: Request) -> Response:
         county = ctx.county(request)
+        pack = ctx.pack(county.slug)
         if request.headers.get("content-type", "").startswith("application/json"):
             try:
                 body = json.loads(await request.body())
@@ -277,8 +278,8 @@ def endpoints(ctx: ApiContext) -> list[Endpoint]:
         else:
             params, attrs = _fields(await request.form())
         principal = await key_principal(request, params.get("api_key"), "events:write")
-        event = to_event(county.pack, params, attrs)
-        intake = ctx.intakes[county.slug]
+        event = to_event(pack, params, attrs)
+        intake = ctx.intake(county.slug)
         prepared = intake.prepare(event, principal, Actor(principal.actor, "api"))
         outcome = await ctx.writer.submit(prepared)
         return UnicodeJSON([{"service_request_id": outcome.case_id, "service_notice": "",
@@ -297,11 +298,12 @@ def endpoints(ctx: ApiContext) -> list[Endpoint]:
 
     def _scope(county: Any, principal: Principal | None, where: list[Any]) -> None:
         if principal is not None and principal.unit:
-            where.append(cases.c.unit_code.in_(subtree(county.pack, principal.unit)))
+            where.append(cases.c.unit_code.in_(subtree(ctx.pack(county.slug), principal.unit)))
 
     @guarded
     async def get_requests(request: Request) -> Response:
         county = ctx.county(request)
+        pack = ctx.pack(county.slug)
         principal = await _full(request, county)
         q = request.query_params
         where: list[Any] = [cases.c.tenant == county.slug]
@@ -322,7 +324,7 @@ def endpoints(ctx: ApiContext) -> list[Endpoint]:
         if status and status not in ("open", "closed"):
             raise Open311Error(400, "status 只能是 open 或 closed")
         rows = await _rows(county, where, 1000)
-        out = [request_json(county.pack, r, principal is not None) for r in rows]
+        out = [request_json(pack, r, principal is not None) for r in rows]
         if status:
             out = [r for r in out if r["status"] == status]
         return UnicodeJSON(out)
@@ -330,13 +332,14 @@ def endpoints(ctx: ApiContext) -> list[Endpoint]:
     @guarded
     async def get_request(request: Request) -> Response:
         county = ctx.county(request)
+        pack = ctx.pack(county.slug)
         principal = await _full(request, county)
         where: list[Any] = [cases.c.tenant == county.slug, cases.c.id == request.path_params["request_id"]]
         rows = await _rows(county, where, 1)
         if not rows or (principal is not None and principal.unit
-                        and not in_subtree(county.pack, rows[0]["unit_code"], principal.unit)):
+                        and not in_subtree(pack, rows[0]["unit_code"], principal.unit)):
             raise Open311Error(404, f"服务请求 {request.path_params['request_id']} 不存在 (no such request)")
-        return UnicodeJSON([request_json(county.pack, rows[0], principal is not None)])
+        return UnicodeJSON([request_json(pack, rows[0], principal is not None)])
 
     list_schema = {"type": "array", "items": {"type": "object"}}
     err = {"type": "array", "items": {"type": "object", "properties": {"code": {"type": "integer"},
