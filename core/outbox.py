@@ -104,6 +104,16 @@ def observe_case_change(conn: Connection, tenant: str, pm: Any, context: Any, ca
     return observed
 
 
+def plugin_observer(pm: Any, context: Any, *, timeout: float = 2.0) -> Callable[[Connection, str, str, int], None]:
+    """An observer for the cases service (``observe=``): shows each stored step to the plugins and stores
+    what they ask to send in the same transaction."""
+
+    def observe(conn: Connection, tenant: str, case_id: str, seq: int) -> None:
+        observe_case_change(conn, tenant, pm, context, case_id, seq, timeout=timeout)
+
+    return observe
+
+
 @dataclass(frozen=True)
 class Outcome:
     id: str

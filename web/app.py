@@ -57,12 +57,12 @@ def county_routes() -> list[BaseRoute]:
     ]
 
 
-def _api_routes(deployment: Deployment) -> list[BaseRoute]:
+def _api_routes(deployment: Deployment, observe: Any) -> list[BaseRoute]:
     try:
         from .api import api_routes  # noqa: PLC0415  (built by another package; optional until it lands)
     except ImportError:
         return []
-    return list(api_routes(deployment))
+    return list(api_routes(deployment, observe=observe))
 
 
 def _forms_routes(deployment: Deployment) -> list[BaseRoute]:
@@ -99,9 +99,9 @@ def create_app(deployment: Deployment, *, https_only: bool = False, extra_routes
         Route("/", public.landing, name="landing"),
         Route("/healthz", healthz),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
-        *_api_routes(deployment),
+        *_api_routes(deployment, plugins.observer(county_plugins)),
         *_forms_routes(deployment),
-        *plugins.hotline_routes(deployment),
+        *plugins.hotline_routes(deployment, county_plugins),
         *(extra_routes or []),
         *county_routes(),
     ]
@@ -115,6 +115,7 @@ def create_app(deployment: Deployment, *, https_only: bool = False, extra_routes
                     exception_handlers={HTTPException: _http_error, LoginRequired: _login_required},
                     lifespan=plugins.lifespan(deployment, county_plugins, deliver=deliver))
     app.state.plugins = county_plugins
+    app.state.observe = plugins.observer(county_plugins)
     app.state.deployment = deployment
     app.state.templates = templates()
     return app

@@ -24,7 +24,7 @@ from ..store import Database
 from ..store.tables import deadlines, pack_versions
 from ..workcal import as_shanghai
 from ..workflow import SYSTEM, escalate
-from .service import ConcurrentUpdate, PackCache, _case, _select_case, store_outcome
+from .service import ConcurrentUpdate, Observer, PackCache, _case, _select_case, store_outcome
 
 LEASE = timedelta(minutes=5)
 
@@ -81,7 +81,8 @@ def claim_due(db: Database, now: datetime, limit: int, worker_id: str, *, tenant
     return claims
 
 
-def process(db: Database, claim: Claim, worker_id: str, now: datetime, cache: PackCache) -> str:
+def process(db: Database, claim: Claim, worker_id: str, now: datetime, cache: PackCache,
+            observe: Observer | None = None) -> str:
     """Apply one claimed step: "escalated", "skipped" (rule does not apply now) or "lost" (claim gone)."""
     now = as_shanghai(now)
     with db.engine.begin() as conn:
@@ -102,6 +103,8 @@ def process(db: Database, claim: Claim, worker_id: str, now: datetime, cache: Pa
             return "skipped"
         store_outcome(conn, pack, case, outcome, SYSTEM, f"超期升级规则 {outcome.rule}", {"deadline": claim.kind},
                       now, escalated=(claim.kind, claim.stage))
+        if observe is not None:
+            observe(conn, claim.tenant, claim.case_id, case.seq + 1)
         return "escalated"
 
 
@@ -126,14 +129,14 @@ def _release(db: Database, claim: Claim, worker_id: str) -> None:
 
 
 def tick(db: Database, now: datetime, worker_id: str, limit: int = 1000, *, cache: PackCache | None = None,
-         tenant_ids: list[str] | None = None) -> TickReport:
+         tenant_ids: list[str] | None = None, observe: Observer | None = None) -> TickReport:
     """One escalation tick: claim what is due, escalate each claimed row once."""
     cache = cache or PackCache()
     claims = claim_due(db, now, limit, worker_id, tenant_ids=tenant_ids)
     counts = {"escalated": 0, "skipped": 0, "lost": 0, "conflict": 0}
     for claim in claims:
         try:
-            counts[process(db, claim, worker_id, now, cache)] += 1
+            counts[process(db, claim, worker_id, now, cache, observe)] += 1
         except ConcurrentUpdate:
             # Someone acted on the case meanwhile; give the row back so the next tick re-reads the case.
             _release(db, claim, worker_id)

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType, SimpleNamespace
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from sqlalchemy import Connection, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,11 @@ from ..store.tables import case_facts, cases, deadlines, outbox, transitions
 from ..workcal import as_shanghai
 from ..workflow import Actor, CaseView, Outcome, WorkflowError, allowed_actions, apply
 from .versions import pinned, publish
+
+
+# Called inside the transaction that wrote step ``seq`` of a case: (conn, tenant, case id, seq). Plugins'
+# observers (core/outbox.plugin_observer) use it so what they ask to send is stored with the change.
+Observer = Callable[[Connection, str, str, int], None]
 
 
 class CaseNotFound(LookupError):
@@ -156,7 +161,7 @@ def _select_case(conn: Connection, tenant: str, case_id: str) -> Any:
 
 
 def open_case(db: Database, tenant: str, pack: Pack, event: Event | Mapping[str, Any], decision: Any, actor: Actor,
-              *, now: datetime | None = None) -> Case:
+              *, now: datetime | None = None, observe: Observer | None = None) -> Case:
     """Store a routed event as a case (idempotent by ``event.external_id``: the same work order twice
     returns the first case)."""
     now = _now(now)
@@ -170,7 +175,10 @@ def open_case(db: Database, tenant: str, pack: Pack, event: Event | Mapping[str,
             return existing
     try:
         with db.engine.begin() as conn:
-            return _insert_case(conn, tenant, pack, event, decision_json(decision), actor, now)
+            case = _insert_case(conn, tenant, pack, event, decision_json(decision), actor, now)
+            if observe is not None:
+                observe(conn, tenant, case.id, case.seq)
+            return case
     except IntegrityError:
         # Two intakes of the same work order raced; the unique (tenant, external_id) index kept one.
         existing = _by_external_id(db, tenant, event.external_id) if event.external_id else None
@@ -275,7 +283,7 @@ def _decision_due(pack: Pack, decision: Mapping[str, Any], start: datetime) -> d
 
 def act(db: Database, tenant: str, pack: Pack | None, case_id: str, action: str, actor: Actor, note: str = "",
         data: Mapping[str, Any] | None = None, *, now: datetime | None = None, expected_seq: int | None = None,
-        cache: PackCache | None = None) -> Case:
+        cache: PackCache | None = None, observe: Observer | None = None) -> Case:
     """Take ``action`` on a case as ``actor``. Uses the workflow of the version the case is pinned to
     (``pack`` is used only when it is that version). WorkflowError when not allowed; ConcurrentUpdate when
     the case changed meanwhile (or since ``expected_seq``)."""
@@ -289,7 +297,10 @@ def act(db: Database, tenant: str, pack: Pack | None, case_id: str, action: str,
         case = _case(row)
         outcome = apply(case_pack, case.view(), action, actor, now, note, data)
         store_outcome(conn, case_pack, case, outcome, actor, note, dict(data or {}), now)
-        return _case(_select_case(conn, tenant, case_id))
+        stored = _case(_select_case(conn, tenant, case_id))
+        if observe is not None:
+            observe(conn, tenant, case_id, stored.seq)
+        return stored
 
 
 def actions_for(db: Database, tenant: str, case_id: str, actor: Actor, pack: Pack | None = None,

@@ -47,7 +47,7 @@ def find_case(db: Any, tenant: str, order_no: str) -> str | None:
 
 def receive_order(db: Any, tenant: str, pack: Any, raw: Mapping[str, Any] | WorkOrder, *,
                   settings: HotlineSettings | Mapping[str, Any] | None = None, router: Any = None,
-                  actor: Any = None, now: datetime | None = None) -> Intake:
+                  actor: Any = None, now: datetime | None = None, observe: Any = None) -> Intake:
     """Take one work order in; OrderError (per-field Chinese messages) when it cannot be accepted.
 
     ``router`` defaults to ``Router.from_pack(pack)``; ``actor`` to the 12345 platform itself.
@@ -71,7 +71,7 @@ def receive_order(db: Any, tenant: str, pack: Any, raw: Mapping[str, Any] | Work
 
         router = Router.from_pack(pack)
     now = as_shanghai(now or datetime.now(timezone.utc))
-    case = open_case(db, tenant, pack, event, router.decide(event), actor or ACTOR, now=now)
+    case = open_case(db, tenant, pack, event, router.decide(event), actor or ACTOR, now=now, observe=observe)
     # open_case is idempotent by external_id too: when another delivery of the same order won the race it
     # returns that case, which was entered at another instant than ours.
     created = case.vars.get("entered_at") == now.isoformat()

@@ -16,7 +16,7 @@ from .order import OrderError
 
 def hotline_routes(db: Any, tenant: str | Callable[[Any], str], pack: Any | Callable[[Any], Any], *,
                    path: str = "/12345/orders", verify_secret: str | None = None, tolerance: float = 300,
-                   router: Any = None) -> list[Any]:
+                   router: Any = None, observe: Any = None) -> list[Any]:
     """Starlette routes. ``tenant`` and ``pack`` may be functions of the request (multi-county portals);
     with ``verify_secret`` the platform must sign its requests as our webhooks do (X-Wangge-Signature)."""
     from starlette.concurrency import run_in_threadpool
@@ -38,7 +38,8 @@ def hotline_routes(db: Any, tenant: str | Callable[[Any], str], pack: Any | Call
         the_pack = pack(request) if callable(pack) else pack
         try:
             # The database work is blocking; keep it off the event loop.
-            result = await run_in_threadpool(receive_order, db, the_tenant, the_pack, order, router=router)
+            result = await run_in_threadpool(receive_order, db, the_tenant, the_pack, order, router=router,
+                                             observe=observe)
         except OrderError as exc:
             return JSONResponse({"errors": exc.errors}, status_code=422)
         return JSONResponse({"case_id": result.case_id, "created": result.created, "工单编号": result.order_no},

@@ -44,9 +44,10 @@ def _version() -> str:
         return "0"
 
 
-def api_routes(deployment: Deployment, *, token_ttl: float = 2.0) -> list[BaseRoute]:
-    """Routes for the portal (``create_app`` mounts them before its own ``/{county}/…`` pages)."""
-    ctx = ApiContext.build(deployment, token_ttl)
+def api_routes(deployment: Deployment, *, token_ttl: float = 2.0, observe: Any = None) -> list[BaseRoute]:
+    """Routes for the portal (``create_app`` mounts them before its own ``/{county}/…`` pages). ``observe``
+    (the cases service's observer, e.g. the portal's plugins) sees every case change the API stores."""
+    ctx = ApiContext.build(deployment, token_ttl, observe)
     parts = groups(ctx)
     document = openapi_document(parts, sorted(deployment.counties), _version())
 
@@ -75,8 +76,8 @@ def api_routes(deployment: Deployment, *, token_ttl: float = 2.0) -> list[BaseRo
     return routes
 
 
-def api_app(deployment: Deployment, *, token_ttl: float = 2.0) -> Starlette:
-    return Starlette(routes=api_routes(deployment, token_ttl=token_ttl))
+def api_app(deployment: Deployment, *, token_ttl: float = 2.0, observe: Any = None) -> Starlette:
+    return Starlette(routes=api_routes(deployment, token_ttl=token_ttl, observe=observe))
 
 
 __all__ = ["API_BASE", "OPEN311_BASE", "api_app", "api_routes"]

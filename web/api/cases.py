@@ -152,7 +152,7 @@ def endpoints(ctx: ApiContext) -> list[Endpoint]:
             raise not_found(f"案件 {case_id} 不存在 (no such case)")
         if principal.unit and not in_subtree(pack, row["unit_code"], principal.unit):
             raise denied_unit(principal, row["unit_code"])
-        result = await run_in_threadpool(workflow_port.apply, db, county, row, body, principal)
+        result = await run_in_threadpool(workflow_port.apply, db, county, row, body, principal, ctx.observe)
         row, history = await run_in_threadpool(load_case, db, county.slug, case_id)
         out = case_detail(pack, row, history)
         out["applied"] = result

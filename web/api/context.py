@@ -21,11 +21,13 @@ class ApiContext:
     deployment: Deployment
     tokens: TokenStore
     writer: GroupWriter
+    observe: Any = None
     intakes: dict[str, CountyIntake] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, deployment: Deployment, token_ttl: float = 2.0) -> ApiContext:
-        return cls(deployment, TokenStore(deployment.database, token_ttl), GroupWriter(deployment.database))
+    def build(cls, deployment: Deployment, token_ttl: float = 2.0, observe: Any = None) -> ApiContext:
+        return cls(deployment, TokenStore(deployment.database, token_ttl), GroupWriter(deployment.database, observe=observe),
+                   observe)
 
     def pack(self, slug: str) -> Any:
         """The county's pack in force now: publishing a new version in the portal switches the API too."""

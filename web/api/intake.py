@@ -124,6 +124,10 @@ class CountyIntake:
         return Prepared(self.tenant, self.pack, actor.id, event, rows)
 
 
+def outcome_tenant(items: list[Prepared], outcome: Outcome) -> str:
+    return next(p.tenant for p in items if p.rows.case["id"] == outcome.case_id)
+
+
 def _outcome_new(p: Prepared) -> Outcome:
     row = p.case_row
     return Outcome(row["id"], p.event.id, False, row["state"], row["level"], row["handler_unit"], row["lead"],
@@ -181,6 +185,7 @@ class GroupWriter:
 
     database: Database
     max_batch: int = 128
+    observe: Any = None   # the cases service's observer: plugins see each new case in its transaction
     _pending: list[tuple[Prepared, asyncio.Future]] = field(default_factory=list, repr=False)
     _task: asyncio.Task | None = field(default=None, repr=False)
     _published: set[tuple[str, str, str]] = field(default_factory=set, repr=False)
@@ -223,6 +228,10 @@ class GroupWriter:
     def _transaction(self, items: list[Prepared], check: bool = True) -> list[Outcome]:
         with self.database.engine.begin() as conn:
             outcomes = write_batch(conn, items, self._published, check)
+            if self.observe is not None:
+                for outcome in outcomes:
+                    if not outcome.duplicate:
+                        self.observe(conn, outcome_tenant(items, outcome), outcome.case_id, 1)
         self._published.update((p.tenant, p.pack.id, p.pack.version) for p in items)
         return outcomes
 

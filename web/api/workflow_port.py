@@ -38,7 +38,8 @@ def actor_of(pack: Pack, principal: Principal, body: Mapping[str, Any]) -> Actor
     return Actor.of(role, unit, actor_id=f"{principal.actor}:{body.get('actor') or role}"[:128])
 
 
-def apply(db: Any, county: County, row: Mapping[str, Any], body: Mapping[str, Any], principal: Principal) -> dict:
+def apply(db: Any, county: County, row: Mapping[str, Any], body: Mapping[str, Any], principal: Principal,
+          observe: Any = None) -> dict:
     """Run the action (blocking); ApiError for anything the caller must fix or retry."""
     pack = county.pack
     actor = actor_of(pack, principal, body)
@@ -50,7 +51,7 @@ def apply(db: Any, county: County, row: Mapping[str, Any], body: Mapping[str, An
         raise invalid({"expected_seq": "expected_seq 必须是整数"})
     try:
         case = act(db, county.slug, pack, row["id"], body["action"], actor, str(body.get("note") or ""),
-                   dict(data), expected_seq=expected)
+                   dict(data), expected_seq=expected, observe=observe)
     except ConcurrentUpdate as exc:
         raise ApiError(409, "CONCURRENT_UPDATE", str(exc)) from None
     except WorkflowError as exc:

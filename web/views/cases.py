@@ -126,7 +126,7 @@ async def report(request: Request) -> Response:
     router, _note = engine.router(p.pack)
     decision = engine.decide(router, event) if router is not None else _stay_here(p, event)
     try:
-        case = open_case(p.db, p.slug, p.pack, event, decision, workflow_actor(actor))
+        case = open_case(p.db, p.slug, p.pack, event, decision, workflow_actor(actor), observe=request.app.state.observe)
     except WorkflowError as exc:
         ctx["errors"] = {"$": exc.message}
         return render(request, "report.html", status_code=409, **ctx)
@@ -204,7 +204,7 @@ async def act(request: Request) -> Response:
         seq = None
     try:
         case_act(p.db, p.slug, p.pack, case.id, action, workflow_actor(actor), note, data, expected_seq=seq,
-                 cache=_cache(request))
+                 cache=_cache(request), observe=request.app.state.observe)
     except WorkflowError as exc:
         status = 403 if exc.code == "NOT_ALLOWED" else 409
         return render(request, "error.html", p=p, status=status, status_code=status, message=exc.message,
