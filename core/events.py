@@ -19,7 +19,7 @@ URGENCIES = ("normal", "urgent", "emergency")
 URGENCY_NAMES = {"normal": "一般", "urgent": "紧急", "emergency": "突发"}
 KNOWN_KEYS = frozenset({"id", "class", "ref_class", "channel", "ref_channel", "unit", "reported_at", "urgency",
                         "people", "reporter", "reporter_role", "title", "description", "location",
-                        "external_id", "data"})
+                        "external_id", "data", "place"})  # place: comparison placement (docs/compare.md)
 
 
 class EventError(ValueError):

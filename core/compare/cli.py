@@ -57,11 +57,11 @@ def scenario_command(pack: Path, n: int, seed: int, start, days: int | None, out
         click.echo(f"错误: {exc}", err=True)
         sys.exit(1)
     if out is None:
-        write_jsonl(scenario, sys.stdout)
+        write_jsonl(scenario, sys.stdout, loaded)
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", encoding="utf-8") as fh:
-        write_jsonl(scenario, fh)
+        write_jsonl(scenario, fh, loaded)
     click.echo(f"已写入 {n} 个合成事件 ({scenario.meta['days']} 天, 种子 {seed}) → {out}", err=True)
 
 

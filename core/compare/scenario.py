@@ -111,13 +111,19 @@ def generate(pack: Pack, n: int, seed: int, start: date = date(2026, 3, 2), days
     return Scenario(meta, events)
 
 
-def write_jsonl(scenario: Scenario, out: IO[str]) -> None:
+def write_jsonl(scenario: Scenario, out: IO[str], pack: Pack | None = None) -> None:
+    """The header line, then one event per line in the reference vocabulary; with the generating ``pack``
+    each event also carries that pack's own ``class``, ``channel`` and ``unit`` (where its place lands), so
+    the file feeds ``wangge route`` and ``wangge cases open`` for that pack as it is."""
     out.write(json.dumps({"_meta": scenario.meta}, ensure_ascii=False) + "\n")
     tr_pack = scenario.meta.get("pack", "")
+    own = Translator.for_pack(pack) if pack is not None and pack.id == tr_pack else None
     for e in scenario.events:
         line = e.to_json()
         if e.source_pack == tr_pack:
             line["class"], line["channel"] = e.source_class, e.source_channel
+        if own is not None:
+            line["unit"] = own.unit(e.place)
         out.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 

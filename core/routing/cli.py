@@ -46,6 +46,8 @@ def route_command(pack_path: Path, events_file: Any, search: tuple[Path, ...]) -
                 bad += 1
                 _emit({"line": number, "error": {"$": f"第 {number} 行不是合法的 JSON: {exc.msg} (invalid JSON)"}})
                 continue
+            if isinstance(raw, dict) and "_meta" in raw:
+                continue  # the header of a `wangge scenario` file
             event_id = raw.get("id") if isinstance(raw, dict) else None
             try:
                 decision = runner.route(raw)

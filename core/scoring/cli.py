@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import click
 from ..pack.loader import PackLoader
 from ..pack.problems import PackError
 from ..store import open_database
+from ..store.db import DEFAULT_URL
 from .appeals import AppealError, file_appeal, withdraw_appeal
 from .flags import find_flags
 from .indicators import compute_indicators
@@ -18,7 +20,8 @@ from .inputs import InputError, import_inputs, read_inputs
 from .period import PeriodError, current_period, parse_period
 from .score import ScoringError, score
 
-DB = click.option("--db", "db_url", required=True, help="数据库 URL (sqlite:///… 或 postgresql://…)")
+DB = click.option("--db", "db_url", default=lambda: os.environ.get("WANGGE_DB", DEFAULT_URL),
+                  show_default="sqlite:///wangge.sqlite (或 $WANGGE_DB)", help="数据库 URL (sqlite:///… 或 postgresql://…)")
 TENANT = click.option("--tenant", required=True, help="县(区)租户 id")
 PERIOD = click.option("--period", default=None, help="期间: 2026-03、2026-Q1、2026、2026-03-01..2026-03-15;默认本期")
 AS_JSON = click.option("--json", "as_json", is_flag=True, help="JSON 输出")

@@ -1,5 +1,9 @@
 """Indicators in SQL over ``case_facts``: one GROUP BY query per distinct fact count, never a load of cases.
 
+The engine (:func:`indicator_values`, and the scoring in score.py) reads counts through the
+:class:`~.counting.FactCounter` interface; :class:`Counter` here is the SQL source for stored cases, and
+``memory.MemoryCounter`` the in-memory one for rows that were never stored (a comparison's replay).
+
 A count is grouped by where the event happened (``unit_code``) — at most one row per unit comes back — and
 rolled up in Python to every ancestor through the pack's grid tree. Unit codes are not hierarchical in every
 pack (generated codes like ``1499011{n:02}``), so prefixes would be wrong; the tree is always right and the
@@ -22,9 +26,20 @@ from sqlalchemy import Connection, and_, case, func, not_, or_, select
 from ..pack.model import FactCount, Indicator, Pack
 from ..pack.sections.indicators import CASE_FIELDS, DERIVED
 from ..store import Database
-from ..store.tables import case_facts, cases
+from ..store.tables import case_facts, cases, score_inputs
 from ..workcal import as_shanghai
 from .appeals import Appeal, granted_appeals
+from .counting import (
+    FactCounter,
+    FactEnv,
+    Inputs,
+    derived_facts,
+    matching,
+    rejudge,
+    rejudged_case_ids,
+    rejudged_counts,
+    rejudged_ids,
+)
 from .period import Period
 from .where import to_sql, uses_case_row
 
@@ -152,6 +167,16 @@ class Counter:
             self._cache[key] = got
         return self._cache[key]
 
+    def inputs(self, kind: str) -> Inputs:
+        """Imported score inputs of this period (第三方满意度, 条块互评): subject → [(rater, value)]."""
+        rows = self.conn.execute(select(score_inputs.c.subject, score_inputs.c.rater, score_inputs.c.value).where(
+            and_(score_inputs.c.tenant == self.tenant, score_inputs.c.period == self.period.label,
+                 score_inputs.c.kind == kind)))
+        out: Inputs = defaultdict(list)
+        for subject, rater, value in rows:
+            out[subject].append((rater, float(value)))
+        return dict(out)
+
     def case_ids(self, fc: FactCount, by: str = "unit") -> dict[str, set[str]]:
         """Case ids behind a count, by group (for explanations; only asked for when explaining)."""
         out: dict[str, set[str]] = defaultdict(set)
@@ -204,11 +229,9 @@ def _sql_counts(counter: Counter, fc: FactCount, group_col: str) -> dict[str, in
 # ---------------------------------------------------------------- re-judged cases (申诉改判), in Python
 
 
-def _rejudged_rows(counter: Counter, fc: FactCount) -> list[tuple[str, dict[str, Any]]]:
-    """(fact, row env) of the re-judged cases for this period, with the appeals applied."""
-    rejudged = [a for a in counter.appeals if a.kind == "rejudge"]
-    excluded = {a.case_id for a in counter.appeals if a.kind == "exclude"}
-    ids = sorted({a.case_id for a in rejudged} - excluded)
+def _rejudged_rows(counter: Counter) -> list[FactEnv]:
+    """(fact, row env) of the re-judged cases for this period, with the appeals applied (counting.py)."""
+    ids = rejudged_ids(counter.appeals)
     if not ids:
         return []
     start, end = as_shanghai(counter.period.start), as_shanghai(counter.period.end)
@@ -216,8 +239,10 @@ def _rejudged_rows(counter: Counter, fc: FactCount) -> list[tuple[str, dict[str,
     rows = counter.conn.execute(
         select(case_facts, *[getattr(cases.c, c) for c in CASE_FIELDS])
         .join(cases, and_(cases.c.tenant == case_facts.c.tenant, cases.c.id == case_facts.c.case_id))
-        .where(and_(case_facts.c.tenant == counter.tenant, case_facts.c.case_id.in_(ids)))).mappings().all()
-    by_case: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+        .where(and_(case_facts.c.tenant == counter.tenant, case_facts.c.case_id.in_(ids)))
+        # a fixed order (steps by seq, then the 应结案 row): an added fact takes the case's first row
+        .order_by(case_facts.c.case_id, case_facts.c.fact == "due", case_facts.c.seq, case_facts.c.fact)).mappings().all()
+    by_case: dict[str, list[FactEnv]] = defaultdict(list)
     for r in rows:
         env = dict(r)
         at = as_shanghai(r["at"])
@@ -227,46 +252,16 @@ def _rejudged_rows(counter: Counter, fc: FactCount) -> list[tuple[str, dict[str,
             by_case[r["case_id"]].append((r["fact"], env))
             continue
         closed = as_shanghai(r["closed_at"]) if r["closed_at"] is not None else None
-        by_case[r["case_id"]].append(("due", env))
-        if closed is not None and closed < end:
-            by_case[r["case_id"]].append(("due_closed", env))
-        if closed is not None and closed <= at:
-            by_case[r["case_id"]].append(("closed_on_time", env))
-        elif at < now:
-            by_case[r["case_id"]].append(("overdue", env))
-    out: list[tuple[str, dict[str, Any]]] = []
-    for case_id, facts in by_case.items():
-        for appeal in (a for a in rejudged if a.case_id == case_id):
-            removed = set(appeal.remove) | {"overdue" for f in appeal.add if f == "closed_on_time"} | \
-                {"closed_on_time" for f in appeal.add if f == "overdue"}
-            base = facts[0][1]
-            facts = [(f, e) for f, e in facts if f not in removed]
-            facts += [(f, base) for f in appeal.add if f not in {x for x, _ in facts}]
-        out += facts
-    return out
-
-
-def _matching(counter: Counter, fc: FactCount) -> list[dict[str, Any]]:
-    return [env for fact, env in _rejudged_rows(counter, fc)
-            if fact == fc.fact and (fc.where is None or fc.where.test(env))]
+        by_case[r["case_id"]] += [(f, env) for f in derived_facts(at, closed, end, now)]
+    return rejudge(by_case, counter.appeals)
 
 
 def _rejudged_counts(counter: Counter, fc: FactCount, group_col: str) -> dict[str, int]:
-    out: dict[str, int] = defaultdict(int)
-    seen: set[tuple[str, str]] = set()
-    for env in _matching(counter, fc):
-        key = (env[group_col], env["case_id"])
-        if fc.count == "events" or key not in seen:
-            out[env[group_col]] += 1
-        seen.add(key)
-    return out
+    return rejudged_counts(matching(_rejudged_rows(counter), fc), fc, group_col)
 
 
 def _rejudged_ids(counter: Counter, fc: FactCount, group_col: str) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = defaultdict(set)
-    for env in _matching(counter, fc):
-        out[env[group_col]].add(env["case_id"])
-    return out
+    return rejudged_case_ids(matching(_rejudged_rows(counter), fc), group_col)
 
 
 # ---------------------------------------------------------------- rollup and the public function
@@ -297,9 +292,10 @@ def open_counter(conn: Connection, tenant: str, period: Period, now: datetime | 
     return Counter(conn, tenant, period, as_shanghai(now or datetime.now().astimezone()), granted_appeals(conn, tenant))
 
 
-def values_for(counter: Counter, pack: Pack, level: str, units: Iterable[str] | None = None,
-               indicators: Iterable[str] | None = None) -> list[IndicatorValue]:
-    """Every declared indicator (or those named) for every subject at ``level`` (or the given units)."""
+def indicator_values(counter: FactCounter, pack: Pack, level: str, units: Iterable[str] | None = None,
+                     indicators: Iterable[str] | None = None) -> list[IndicatorValue]:
+    """Every declared indicator (or those named) for every subject at ``level`` (or the given units), counted
+    by ``counter``: the SQL :class:`Counter` over stored cases or a ``MemoryCounter`` (memory.py)."""
     by = "department" if level == "department" else "reporter" if level == "reporter" else \
         "actor" if level == "actor" else "unit"
     chosen = [pack.indicators[i] for i in indicators] if indicators is not None else list(pack.indicators.values())
@@ -332,4 +328,7 @@ def compute_indicators(db: Database, tenant: str, pack: Pack, period: Period, un
     level = level or (pack.grid.levels[0].id if pack.grid.levels else "department")
     with db.engine.connect() as conn:
         counter = open_counter(conn, tenant, period, now)
-        return values_for(counter, pack, level, units, indicators)
+        return indicator_values(counter, pack, level, units, indicators)
+
+
+values_for = indicator_values  # the name the engine used before counters became pluggable

@@ -12,15 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select
-
 from ..pack.model import Pack
 from ..pack.sections.scoring import Scheme, ScoreRule, Scoring
 from ..store import Database
-from ..store.tables import score_inputs
 from .appeals import Appeal
+from .counting import FactCounter
 from .indicators import (
-    Counter,
     definition,
     describe_count,
     open_counter,
@@ -98,12 +95,25 @@ def score(db: Database, tenant: str, pack: Pack, period: Period, subject_level: 
           subjects: Iterable[str] | None = None) -> list[Score]:
     """Scores of every scheme whose subject is ``subject_level`` (or the named ``scheme``) for ``period``.
     ``explain`` adds the case ids behind each line (more queries); points and lines are always there."""
-    chosen = schemes_for(pack, subject_level, scheme)
-    out: list[Score] = []
+    chosen = schemes_for(pack, subject_level, scheme)  # refuse a bad request before opening a connection
     with db.engine.connect() as conn:
         counter = open_counter(conn, tenant, period, now)
-        for sch in chosen:
-            out += _score_scheme(counter, pack, sch, explain, list(subjects) if subjects is not None else None)
+        return _score_schemes(counter, pack, chosen, explain, list(subjects) if subjects is not None else None)
+
+
+def score_with(counter: FactCounter, pack: Pack, subject_level: str | None = None, *, scheme: str | None = None,
+               explain: bool = False, subjects: Iterable[str] | None = None) -> list[Score]:
+    """:func:`score` over any fact source: the SQL counter of stored cases, or a ``MemoryCounter`` (e.g. a
+    comparison's replayed cases). ``explain`` asks the counter for case ids; points and lines are always there."""
+    return _score_schemes(counter, pack, schemes_for(pack, subject_level, scheme), explain,
+                          list(subjects) if subjects is not None else None)
+
+
+def _score_schemes(counter: FactCounter, pack: Pack, chosen: list[Scheme], explain: bool,
+                   only: list[str] | None) -> list[Score]:
+    out: list[Score] = []
+    for sch in chosen:
+        out += _score_scheme(counter, pack, sch, explain, only)
     return out
 
 
@@ -120,16 +130,6 @@ def _rolled_ids(pack: Pack, ids: dict[str, set[str]]) -> dict[str, set[str]]:
     return out
 
 
-def _inputs(counter: Counter, kind: str) -> dict[str, list[tuple[str, float]]]:
-    rows = counter.conn.execute(select(score_inputs.c.subject, score_inputs.c.rater, score_inputs.c.value).where(
-        and_(score_inputs.c.tenant == counter.tenant, score_inputs.c.period == counter.period.label,
-             score_inputs.c.kind == kind)))
-    out: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    for subject, rater, value in rows:
-        out[subject].append((rater, float(value)))
-    return out
-
-
 def _rater_ok(pack: Pack, rule: ScoreRule, rater: str) -> bool:
     if rule.raters == "department":
         return rater in pack.departments
@@ -137,7 +137,7 @@ def _rater_ok(pack: Pack, rule: ScoreRule, rater: str) -> bool:
     return unit is not None and unit.level == rule.raters
 
 
-def _score_scheme(counter: Counter, pack: Pack, sch: Scheme, explain: bool,
+def _score_scheme(counter: FactCounter, pack: Pack, sch: Scheme, explain: bool,
                   only: list[str] | None) -> list[Score]:
     scoring: Scoring = pack.scoring  # type: ignore[assignment]
     by = _by(sch.subject)
@@ -214,7 +214,7 @@ def _ranked(scores: list[Score]) -> list[Score]:
 class _RuleEvaluator:
     """Turns one rule into one explanation line for one subject (counts come from the shared Counter)."""
 
-    counter: Counter
+    counter: FactCounter
     pack: Pack
     scoring: Scoring
     by: str
@@ -288,7 +288,7 @@ class _RuleEvaluator:
     def _input(self, rule: ScoreRule, code: str, rid: str) -> Explanation:
         kind = rule.input or "satisfaction"
         if kind not in self._input_cache:
-            self._input_cache[kind] = _inputs(self.counter, kind)
+            self._input_cache[kind] = self.counter.inputs(kind)
         values = self._input_cache[kind].get(code, [])
         if kind == "rating":
             values = [(r, v) for r, v in values if _rater_ok(self.pack, rule, r)]
