@@ -12,10 +12,14 @@ from typing import Any
 import click
 import yaml
 
+from .cases.cli import cases_group
+from .compare.cli import compare_command, scenario_command
 from .pack.loader import PackLoader
 from .pack.model import plain
 from .pack.problems import PackError
 from .pack.schema import schema_json
+from .routing.cli import route_command, test_command
+from .scoring.cli import indicators_command, score_group
 
 PATH_OPTION = click.option("--path", "search", multiple=True, type=click.Path(path_type=Path),
                            help="继承的基础包所在文件夹 (folders holding base packs); 可重复")
@@ -126,43 +130,11 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 QuotingDumper.add_representer(str, _represent_str)
 
 
-def _add_cases_command() -> None:
-    from .cases.cli import cases_group  # noqa: PLC0415  (imports SQLAlchemy only when the CLI starts)
-
-    cli.add_command(cases_group, "cases")
-
-
-_add_cases_command()
-
-
-def _add_routing_commands() -> None:
-    from .routing.cli import route_command, test_command  # noqa: PLC0415
-
-    cli.add_command(route_command, "route")
-    cli.add_command(test_command, "test")
-
-
-_add_routing_commands()
-
-
-def _add_compare_commands() -> None:
-    from .compare.cli import compare_command, scenario_command  # noqa: PLC0415
-
-    cli.add_command(scenario_command, "scenario")
-    cli.add_command(compare_command, "compare")
-
-
-_add_compare_commands()
-
-
-def _add_scoring_commands() -> None:
-    from .scoring.cli import indicators_command, score_group  # noqa: PLC0415
-
-    cli.add_command(indicators_command, "indicators")
-    cli.add_command(score_group, "score")
-
-
-_add_scoring_commands()
+# The engine's own command groups; packages above core (forms, web, plugins) add theirs by entry point.
+for _name, _command in {"cases": cases_group, "route": route_command, "test": test_command,
+                        "scenario": scenario_command, "compare": compare_command,
+                        "indicators": indicators_command, "score": score_group}.items():
+    cli.add_command(_command, _name)
 
 
 def _add_contributed_commands() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, Sequence
 
 from . import values as V
 from .functions import DEFAULT_FUNCTIONS, Clock, FunctionSet
@@ -82,6 +82,21 @@ _ORDER = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: 
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
 
+
+def conjunction(tests: Sequence[Compiled]) -> Compiled:
+    """All of ``tests`` (short-circuit, in order). Unrolled for two and three because this is the hot path
+    of every multi-clause condition; also used by the router's compiled rules."""
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        a, b = tests
+        return lambda env, clk: a(env, clk) and b(env, clk)
+    if len(tests) == 3:
+        a, b, c = tests
+        return lambda env, clk: a(env, clk) and b(env, clk) and c(env, clk)
+    all_tests = tuple(tests)
+    return lambda env, clk: all(t(env, clk) for t in all_tests)
+
 class _Compiler:
     def __init__(self, functions: FunctionSet) -> None:
         self.functions = functions
@@ -116,14 +131,7 @@ class _Compiler:
     def logical(self, node: Logical) -> Compiled:
         tests = [as_test(*self.compile(o)) for o in node.operands]
         if node.op == "and":
-            if len(tests) == 2:
-                a, b = tests
-                return lambda env, clk: a(env, clk) and b(env, clk)
-            if len(tests) == 3:
-                a, b, c = tests
-                return lambda env, clk: a(env, clk) and b(env, clk) and c(env, clk)
-            all_tests = tuple(tests)
-            return lambda env, clk: all(t(env, clk) for t in all_tests)
+            return conjunction(tests)
         if len(tests) == 2:
             a, b = tests
             return lambda env, clk: a(env, clk) or b(env, clk)

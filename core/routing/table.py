@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from ..expr.expression import Expression
+from ..expr.pyeval import conjunction
 from ..expr.nodes import Binary, ListNode, Literal, Var
 from ..pack.sections.routing import RoutingTable, Vocabulary
 
@@ -86,18 +87,7 @@ def _test_of(expr: Expression) -> Test:
 
 
 def _combine(tests: list[Test]) -> Test | None:
-    if not tests:
-        return None
-    if len(tests) == 1:
-        return tests[0]
-    if len(tests) == 2:
-        a, b = tests
-        return lambda env, clk: a(env, clk) and b(env, clk)
-    if len(tests) == 3:
-        a, b, c = tests
-        return lambda env, clk: a(env, clk) and b(env, clk) and c(env, clk)
-    all_tests = tuple(tests)
-    return lambda env, clk: all(t(env, clk) for t in all_tests)
+    return conjunction(tests) if tests else None
 
 
 def _indexed_field(expr: Expression) -> str | None:
