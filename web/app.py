@@ -20,9 +20,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from . import filters, plugins
+from . import scores as scores_policy
 from .csrf import CSRFMiddleware
 from .deployment import Deployment
-from .views import admin, cases, dashboard, packview, public
+from .views import admin, cases, dashboard, packview, public, scores
 from .views.common import LoginRequired, login_redirect, render
 
 HERE = Path(__file__).parent
@@ -34,6 +35,9 @@ def templates() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True)
     filters.install(env)
+    env.filters["inputs"] = scores_policy.describe_inputs
+    env.globals["flag_names"] = scores_policy.FLAG_NAMES
+    env.globals["may_see_scores"] = lambda actor: actor is not None and scores_policy.access(actor) is not None
     return env
 
 
@@ -48,7 +52,11 @@ def county_routes() -> list[BaseRoute]:
         Route(c + "/cases", cases.case_list, name="cases"),
         Route(c + "/cases/{case_id:str}", cases.case_page, name="case"),
         Route(c + "/cases/{case_id:str}/act", cases.act, methods=["POST"], name="act"),
+        Route(c + "/cases/{case_id:str}/appeals", scores.file_appeal, methods=["POST"], name="appeal"),
+        Route(c + "/cases/{case_id:str}/appeals/{appeal_id:str}/withdraw", scores.withdraw_appeal, methods=["POST"],
+              name="withdraw_appeal"),
         Route(c + "/dashboard", dashboard.dashboard, name="dashboard"),
+        Route(c + "/scores", scores.scores_page, name="scores"),
         Route(c + "/compare", dashboard.compare, name="compare"),
         Route(c + "/pack", packview.browser, name="pack"),
         Route(c + "/pack/dryrun", packview.dry_run_page, methods=["GET", "POST"], name="dryrun"),

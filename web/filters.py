@@ -54,10 +54,19 @@ def percent(value: Any) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
+def pts(value: Any) -> str:
+    """Points as the engine rounds them for people: two decimals."""
+    return "—" if value is None else f"{float(value):.2f}"
+
+
+def signed(value: Any) -> str:
+    return "—" if value is None else f"{float(value):+.2f}"
+
+
 def pretty(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=1, default=str)
 
 
 def install(env: Environment) -> None:
-    env.filters.update(cn_time=cn_time, due_class=due_class, due_text=due_text, percent=percent, pretty=pretty,
+    env.filters.update(cn_time=cn_time, due_class=due_class, due_text=due_text, percent=percent, pretty=pretty, pts=pts, signed=signed,
                        urgency=lambda u: URGENCY_NAMES.get(u, u))

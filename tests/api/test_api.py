@@ -125,11 +125,14 @@ def test_indicators_per_unit_and_period(client, token, auth, event):
     t = token()
     client.post("/alpha/api/v1/events", json=event(1), headers=auth(t))
     r = client.get("/alpha/api/v1/indicators?unit=140101&period=2026-03", headers=auth(t)).json()
-    assert r["engine"].startswith("web.indicators") and r["from"].startswith("2026-03-01")
-    accepted = {i["id"]: i for i in r["indicators"]}
-    assert accepted["lian_rate"]["denominator"] == 1
+    assert r["engine"] == "wangge.core.scoring" and r["from"].startswith("2026-03-01")
+    # The engine's periods: 上报 falls in March by its report time, 应结案 by its deadline (3 March).
+    values = {i["id"]: i for i in r["indicators"]}
+    assert values["shangbao_count"]["numerator"] == 1 and values["shangbao_count"]["denominator"] is None
+    assert (values["jiean_rate"]["numerator"], values["jiean_rate"]["denominator"]) == (0, 1)
+    assert values["jiean_rate"]["definition"] == "结案率 = 结案(closed) / 应结案(due)"   # every value states its 口径
     empty = client.get("/alpha/api/v1/indicators?period=2025-Q4", headers=auth(t)).json()
-    assert all(i["denominator"] == 0 for i in empty["indicators"])
+    assert all(i["numerator"] == 0 and i["denominator"] in (0, None) for i in empty["indicators"])
     r = client.get("/alpha/api/v1/indicators?period=March", headers=auth(t))
     assert r.status_code == 422 and "2026-03" in r.json()["error"]["fields"]["period"]
     assert client.get("/alpha/api/v1/indicators", headers=auth(token("alpha", "cases:read"))).status_code == 403

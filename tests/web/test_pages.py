@@ -38,7 +38,7 @@ def test_county_home_login_and_logout(app):  # type: ignore[no-untyped-def]
 
 def test_signed_out_pages_redirect_to_login(app):  # type: ignore[no-untyped-def]
     b = Browser(app)
-    for path in ("todo", "report", "cases", "dashboard", "compare", "pack", "pack/dryrun", "users", "cases/x"):
+    for path in ("todo", "report", "cases", "dashboard", "scores", "compare", "pack", "pack/dryrun", "users", "cases/x"):
         r = b.get(f"/{PENGLI}/{path}")
         assert r.status_code == 303 and r.headers["location"].startswith(f"/{PENGLI}/login?next="), path
 
@@ -53,7 +53,8 @@ def test_login_never_redirects_off_site(app):  # type: ignore[no-untyped-def]
 
 def test_every_admin_page_renders(app):  # type: ignore[no-untyped-def]
     b = Browser(app).login("admin")
-    paths = ["todo", "report", "cases", "cases?closed=1", "dashboard", "compare", "users", "pack/dryrun"]
+    paths = ["todo", "report", "cases", "cases?closed=1", "dashboard", "dashboard?period=2026-Q1", "scores",
+             "compare", "users", "pack/dryrun"]
     paths += [f"pack?tab={t}" for t in ("grid", "duties", "events", "routing", "workflow", "scoring", "versions")]
     for path in paths:
         r = b.get(f"/{PENGLI}/{path}")

@@ -120,8 +120,10 @@ INDICATORS: dict[str, Any] = {
     "properties": {
         "unit": STR, "period": STR, "from": TIME, "to": TIME, "engine": STR,
         "indicators": {"type": "array", "items": {"type": "object", "properties": {
-            "id": STR, "name": STR, "numerator": {"type": "number"}, "denominator": {"type": "number"},
-            "value": {"type": ["number", "null"]}, "unit": STR}}},
+            "id": STR, "name": STR, "numerator": {"type": "number"},
+            "denominator": {"type": ["number", "null"], "description": "计数类指标没有分母 (null for counts)"},
+            "value": {"type": ["number", "null"]}, "unit": STR, "display": STR,
+            "definition": {"type": "string", "description": "所用口径,如 结案率 = 结案(closed) / 应结案(due)"}}}},
     },
 }
 

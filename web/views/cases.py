@@ -12,7 +12,7 @@ from wangge.core.cases import CaseNotFound, ConcurrentUpdate, PackCache, act as 
 from wangge.core.events import CHINA, URGENCIES, EventError, parse_event
 from wangge.core.workflow import WorkflowError, allowed_actions
 
-from .. import engine
+from .. import appeals, engine
 from ..auth import Actor, in_scope, scope_units
 from ..integrations import can_read_case, todo_list, visible_cases, workflow_actor
 from .common import Page, forbid, render, signed_in
@@ -147,7 +147,7 @@ def _stay_here(p: Page, event: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------- the case page
 
 
-def _load(p: Page, actor: Actor, case_id: str) -> Any:
+def load_case(p: Page, actor: Actor, case_id: str) -> Any:
     try:
         case = get_case(p.db, p.slug, case_id)
     except CaseNotFound:
@@ -167,7 +167,7 @@ def _transition_form(p: Page, t: Any) -> dict[str, Any]:
 
 async def case_page(request: Request) -> Response:
     p, actor = signed_in(request)
-    case = _load(p, actor, request.path_params["case_id"])
+    case = load_case(p, actor, request.path_params["case_id"])
     cache = _cache(request)
     with p.db.engine.connect() as conn:
         case_pack = cache.get(conn, p.slug, case.pack_id, case.pack_version, p.pack)
@@ -175,15 +175,19 @@ async def case_page(request: Request) -> Response:
     states = {s.id: s.name for s in case_pack.workflow.states.values()} if case_pack.workflow else {}
     names = {t.id: t.name for t in case_pack.workflow.transitions} if case_pack.workflow else {}
     names["open"] = "上报"
+    # 申诉 are shown to staff who can read the case; only admins file or withdraw them (views/scores.py).
+    case_appeals = appeals.case_appeals(p.db, p.slug, case.id) if not actor.is_resident else []
     return render(request, "case.html", p=p, case=case, case_pack=case_pack, states=states, action_names=names,
                   actions=[_transition_form(case_pack, t) for t in actions],
                   decision=engine.decision_view(dict(case.decision)), departments=case_pack.departments,
-                  error=request.query_params.get("error"), new=request.query_params.get("new") == "1")
+                  error=request.query_params.get("error"), new=request.query_params.get("new") == "1",
+                  appeals=case_appeals, withdrawn=appeals.withdrawals(p.db, p.slug, case.id) if case_appeals else {},
+                  rejudge_facts=appeals.REJUDGE_FACTS, appeal_done=request.query_params.get("appeal"))
 
 
 async def act(request: Request) -> Response:
     p, actor = signed_in(request)
-    case = _load(p, actor, request.path_params["case_id"])
+    case = load_case(p, actor, request.path_params["case_id"])
     form = await request.form()
     action = str(form.get("action", ""))
     note = str(form.get("note", ""))[:2000]

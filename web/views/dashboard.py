@@ -4,8 +4,11 @@ from __future__ import annotations
 import importlib
 
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+
+from wangge.core.scoring import PeriodError
 
 from .. import indicators as ind
 from ..auth import in_scope
@@ -23,27 +26,27 @@ async def dashboard(request: Request) -> Response:
         raise forbid("没有这个网格单元 (no such unit)")
     if not in_scope(pack, actor, code):
         raise forbid("只能查看本人负责的单元及其下级 (unit outside your scope)")
-    data = ind.case_facts(p.db, p.slug, ind.unit_codes_below(pack, code))
-    facts = [f for _, f in data.values()]
-    values = ind.compute(pack.indicators, facts)
-    counts = ind.fact_counts(facts)
-    groups = ind.by_child(pack, code, data)
+    if code is None and len(pack.grid.roots) == 1:
+        code = pack.grid.roots[0]   # one top unit is the county: show it and the level below it
+    try:
+        period = ind.period_of(request.query_params.get("period"))
+    except PeriodError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    # SQL aggregation, but not free on a large county: off the event loop so other requests keep flowing.
+    data = await run_in_threadpool(ind.unit_indicators, p.db, p.slug, pack, code, period)
     charts = []
-    for value in values:
-        bars = [Bar(pack.grid.units[c].name, v.ratio)
-                for c, group in list(groups.items())[:30]
-                for v in ind.compute({value.indicator.id: value.indicator}, group)]
-        if bars:
-            charts.append(bar_chart(f"{value.indicator.name} · 按下级单元", bars))
-    count_chart = bar_chart("案件数 · 按下级单元",
-                            [Bar(pack.grid.units[c].name, float(len(g))) for c, g in list(groups.items())[:30]],
-                            percent=False) if groups else None
+    for value in data.values:
+        kids = data.children.get(value.indicator, [])
+        if not kids:
+            continue
+        is_count = value.denominator is None
+        bars = [Bar(v.subject_name, float(v.numerator) if is_count else v.value) for v in kids]
+        charts.append(bar_chart(f"{value.name} · 按下级单元", bars, percent=not is_count))
     unit = pack.grid.units.get(code) if code else None
     path = list(reversed(list(pack.grid.ancestors(code)))) if code else []
-    return render(request, "dashboard.html", p=p, unit=unit, path=path, values=values, counts=counts,
-                  fact_names=ind.FACT_NAMES, charts=charts, count_chart=count_chart,
-                  children=[pack.grid.units[c] for c in pack.grid.children.get(code or "", ())],
-                  filters=ind.has_filters(pack.indicators), describe=ind.describe, total=len(data))
+    return render(request, "dashboard.html", p=p, unit=unit, path=path, values=data.values, charts=charts,
+                  more_children=data.more_children, chart_limit=ind.MAX_CHILDREN, period=period, choices=ind.period_choices(),
+                  children=[pack.grid.units[c] for c in pack.grid.children.get(code or "", ())])
 
 
 def compare_engine() -> object | None:
