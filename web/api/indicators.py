@@ -6,8 +6,6 @@ step when it happened, 应结案 / 按期结案 by the handle deadline), and eac
 """
 from __future__ import annotations
 
-import copy
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
