@@ -3,8 +3,9 @@
     .venv/bin/python bench/compare.py [--events 100000] [--seed 7] [--workers N] [--out DIR]
 
 One command. It generates the synthetic stream from the first pack (timed apart: generation is not part of
-the comparison), then times ``compare_packs`` — routing, workflow plan, discrete-event simulation, indicators
-and the per-event diff for every pack — and, apart, writing report.json and report.html. It prints the
+the comparison), then times ``compare_packs`` — routing, workflow plan, discrete-event simulation, the fact
+rows of every case, indicators and every scheme's scores by the scoring engine (``MemoryCounter``), and the
+per-event diff for every pack — and, apart, writing report.json and report.html. It prints the
 per-pack replay times and the wall time against the target. ``--workers 1`` shows the single-process time.
 """
 from __future__ import annotations

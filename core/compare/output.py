@@ -10,6 +10,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .charts import all_charts
 from .report import TOP, Report
+from .scoring import LIMITS
 
 TEMPLATES = Path(__file__).parent / "templates"
 HTML_ROWS = 200
@@ -32,7 +33,7 @@ def render_html(report: Report) -> str:
                 names[v["id"]] = v["name"]
     return _env().get_template("report.html.jinja").render(
         meta=data["meta"], models=models, diff=data["diff"], rows=data["diff"]["events"][:HTML_ROWS],
-        charts=all_charts(models), indicator_ids=ids[:6], indicator_names=names, top=TOP,
+        charts=all_charts(models), indicator_ids=ids[:6], indicator_names=names, top=TOP, score_note=LIMITS,
         timings=data["timings"], rates_text=yaml.safe_dump(data["meta"].get("rates", {}), allow_unicode=True,
                                                            sort_keys=False, width=100))
 
@@ -74,12 +75,23 @@ def summary_table(report: Report) -> str:
     for m in report.models:
         parts = [f"{v['name']} {v['value']}{'%' if v['unit'] == 'percent' else ''}"
                  for v in m["indicators"] if v["value"] is not None][:6]
-        score = m["score"].get("total")
-        indicator_lines.append(f"{m['label']}: " + ";".join(parts) + (f";得分 {score}" if score is not None else ""))
+        indicator_lines.append(f"{m['label']}: " + ";".join(parts))
+        indicator_lines += [f"    {_scheme_line(s)}" for s in m["scores"]["schemes"]]
     d = report.diff
-    return "\n".join(lines + ["", "指标 indicators:"] + ["  " + x for x in indicator_lines] + [
+    return "\n".join(lines + ["", "指标与得分 indicators and scores:"] + ["  " + x for x in indicator_lines] + [
         "", (f"分歧事件: 流转不同 {d['routing_differs']} 件,仅结果不同 {d['outcome_only_differs']} 件 "
              f"(events where routing differs / only the outcome differs)")])
+
+
+def _scheme_line(s: dict[str, Any]) -> str:
+    """One scheme's scores in a line: mean/min/max over its subjects, and the leaders when ranking is on."""
+    t = s["total"]
+    if not s["subjects"]:
+        return f"考核 {s['name']}: 没有考核对象 (no subjects in the replay)"
+    line = f"考核 {s['name']}: {s['subjects']} 个{s['subject_name']} 平均 {t['mean']} 分(最低 {t['min']},最高 {t['max']})"
+    if s.get("top"):
+        line += ";排名前列 " + "、".join(f"{x['rank']}. {x['name']} {x['total']}" for x in s["top"][:3])
+    return line
 
 
 def dumps(value: Any) -> str:

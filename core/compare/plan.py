@@ -80,7 +80,7 @@ class Raise:
     server: Server | None = None
 
 
-def _facts(t: Transition) -> set[str]:
+def recorded_facts(t: Transition) -> set[str]:
     return {str(e.value) for e in t.effects if e.op == "record"}
 
 
@@ -217,7 +217,7 @@ class Planner:
         while stack:
             state, path, states = stack.pop()
             if wf.states[state].kind == "closed":
-                handling = next((i for i, t in enumerate(path) if "handled" in _facts(t)), len(path) - 1)
+                handling = next((i for i, t in enumerate(path) if "handled" in recorded_facts(t)), len(path) - 1)
                 level = route.level
                 for t in path:
                     level = _set_level(t) or level
@@ -239,8 +239,8 @@ class Planner:
         _, path, states, handling = best
         if not path:  # the decision put the case straight into a closed state
             return Plan((), states, -1, True, frozenset(), frozenset({"closed"}))
-        before = frozenset(f for t in path[:handling] for f in _facts(t))
-        return Plan(path, states, handling, True, before, frozenset(f for t in path for f in _facts(t)))
+        before = frozenset(f for t in path[:handling] for f in recorded_facts(t))
+        return Plan(path, states, handling, True, before, frozenset(f for t in path for f in recorded_facts(t)))
 
     # -- who serves ------------------------------------------------------------------------------------
     def server(self, route: Route, plan: Plan, event_unit: str) -> Server:

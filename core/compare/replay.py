@@ -1,11 +1,13 @@
-"""Replaying one event stream through one pack: route, plan, simulate, and count (docs/compare.md)."""
+"""Replaying one event stream through one pack: route, plan, simulate, and record each case's facts
+(docs/compare.md). The facts are rows the scoring engine counts (``core/scoring/memory.py``): compare has no
+indicator or scoring code of its own."""
 from __future__ import annotations
 
 import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from hashlib import blake2b
 from math import inf
 from time import perf_counter
@@ -13,8 +15,21 @@ from typing import Any
 
 from ..pack.model import Pack, Reference
 from ..routing import Router
+from ..scoring.memory import FactRow
+from ..scoring.period import Period
 from ..timelimit import TimeUnit
 from .des import Job, simulate, simulate_simpy
+from .factrows import (
+    AT_CLOSE,
+    AT_END,
+    FROM_END,
+    FROM_REPORT,
+    admin_steps,
+    counted_facts,
+    filters_rows,
+    records_close,
+    schedule,
+)
 from .fastcal import MinuteCalendar
 from .keys import LocalEvent
 from .plan import Planner, Server
@@ -96,7 +111,7 @@ class PackRun:
     hours: list[float] = field(default_factory=list)      # reported → closed, natural hours (inf: open)
     escalations: list[int] = field(default_factory=list)
     raised: list[int] = field(default_factory=list)
-    facts: list[frozenset[str]] = field(default_factory=list)
+    fact_rows: dict[str, list[FactRow]] = field(default_factory=dict)   # by fact; times on the minute axis
     locals: list[LocalEvent] = field(default_factory=list)
     errors: Counter = field(default_factory=Counter)
     paths: Counter = field(default_factory=Counter)
@@ -104,6 +119,8 @@ class PackRun:
     server_cases: list[int] = field(default_factory=list)
     server_busy: list[float] = field(default_factory=list)
     horizon: datetime | None = None
+    epoch: datetime | None = None       # origin of the minute axis of ``fact_rows``
+    period: Period | None = None        # the replay's whole span: from the first day to the horizon
     memo: dict[str, Any] = field(default_factory=dict)
 
 
@@ -112,6 +129,16 @@ def _lead_name(lead: str | None) -> str:
     if not lead:
         return "—"
     return lead.split("@", 1)[0]
+
+
+def _fields(e: RefEvent, unit: str, words: tuple[str, str], zone_of: dict[str, str | None], route: Route,
+            state: str, level: str) -> dict[str, Any]:
+    """The columns a stored case copies onto its fact rows (and the case fields a ``where:`` may read), shared
+    by all the rows of one case. The replay has no people and no 12345 numbers: reporter, actor and external_id
+    are left out, which the counter reads as null (one dict per case, so every key left out saves time)."""
+    return {"unit_code": unit, "handler_unit": route.unit, "lead": route.lead, "event_class": words[0],
+            "ref_class": e.ref_class, "channel": words[1], "zone": zone_of.get(unit), "state": state, "level": level,
+            "priority": route.priority, "supervised": False}
 
 
 def replay(pack: Pack, label: str, events: Sequence[RefEvent], shared: Shared, rates: Rates,
@@ -164,7 +191,8 @@ def replay(pack: Pack, label: str, events: Sequence[RefEvent], shared: Shared, r
         return when
 
     jobs: list[Job] = []
-    meta: list[tuple[Any, ...]] = []   # per event: (route, plan, due, natural, triggers, stage levels)
+    # per event: (route, plan, due, natural, triggers, stage levels, has a time limit)
+    meta: list[tuple[Any, ...]] = []
     no_job = Job(inf, 0.0, False, ())
     words = [(tr.local_class(e), tr.local_channel(e)) for e in shared.vocab_keys]
     unit_of = [tr.unit(place) for place in shared.places]
@@ -187,7 +215,7 @@ def replay(pack: Pack, label: str, events: Sequence[RefEvent], shared: Shared, r
         if route.error is not None:
             run.errors[route.error] += 1
             jobs_append(no_job)
-            meta_append((route, None, inf, False, (), ()))
+            meta_append((route, None, inf, False, (), (), False))
             continue
         limit = memo.class_limit(ev.event_class, ev.unit) if route.class_limit else route.time_limit
         t = shared_t[i]
@@ -212,11 +240,11 @@ def replay(pack: Pack, label: str, events: Sequence[RefEvent], shared: Shared, r
         path_counts[id(plan)] = path_counts.get(id(plan), 0) + 1
         if not plan.closes:
             jobs.append(no_job)
-            meta.append((route, plan, due, natural, (), ()))
+            meta.append((route, plan, due, natural, (), (), limit is not None))
             continue
         if plan.handling < 0:
             jobs.append(Job(admin(t, len(plan.transitions) * step, natural), 0.0, natural, ()))
-            meta.append((route, plan, due, natural, (), ()))
+            meta.append((route, plan, due, natural, (), (), limit is not None))
             continue
         _, before, _, first, afters, raises = bundle
         arrival = (t + before * step if natural else add_work(t, before * step)) if before else t
@@ -233,7 +261,7 @@ def replay(pack: Pack, label: str, events: Sequence[RefEvent], shared: Shared, r
             leaves.append(inf)
             staged = stages_memo[skey] = (triggers, tuple(zip(stages, leaves)), tuple(levels))
         jobs_append(Job(arrival, effort[i], natural, staged[1]))
-        meta_append((route, plan, due, natural, staged[0], staged[2]))
+        meta_append((route, plan, due, natural, staged[0], staged[2], limit is not None))
     plans = {id(b[0]): b[0] for b in bundles.values()}
     for key, n in path_counts.items():
         run.paths[plans[key].label] += n
@@ -251,8 +279,18 @@ def replay(pack: Pack, label: str, events: Sequence[RefEvent], shared: Shared, r
     run.server_cases = [0] * len(run.servers)
     run.server_busy = [0.0] * len(run.servers)
     horizon = cal.horizon
-    fact_sets: dict[tuple, frozenset[str]] = {}
-    for i, (job, out, (route, plan, due, natural, triggers, levels)) in enumerate(zip(jobs, outcomes, meta)):
+    wanted = counted_facts(pack)
+    # A pack whose counts filter (``where:``) gets every column on its rows; otherwise the rows carry only the
+    # columns the engine groups by — unit and 主办 (the replay has no reporter or actor) — which is all
+    # that is read, and one small dict per case instead of a wide one (100,000s of cases).
+    full_rows = filters_rows(pack)
+    rows: dict[str, list[FactRow]] = {f: [] for f in wanted}
+    add = {f: rows[f].append for f in wanted}   # bound once: called for every row
+    opening = [f for f in ("reported", "accepted") if f in wanted]
+    want_due, want_escalated = "due" in wanted, "escalated" in wanted
+    schedules: dict[int, tuple] = {}
+    zone_of = {code: u.zone for code, u in pack.grid.units.items()}
+    for i, (job, out, (route, plan, due, natural, triggers, levels, has_limit)) in enumerate(zip(jobs, outcomes, meta)):
         run.routed_level.append(route.level if route.error is None else "!")
         run.lead.append(_lead_name(route.lead) if route.error is None else "!")
         if plan is None or not plan.closes:
@@ -261,8 +299,17 @@ def replay(pack: Pack, label: str, events: Sequence[RefEvent], shared: Shared, r
             run.hours.append(inf)
             run.escalations.append(0)
             run.raised.append(0)
-            run.facts.append(frozenset() if plan is None else frozenset({"reported", "accepted"}))
+            if plan is not None:  # opened, but no path closes it: only the opening facts
+                t = shared.t[i]
+                cid = events[i].id
+                fields = _fields(events[i], unit_of[place[i]], words[vocab[i]], zone_of, route, plan.states[0],
+                                 route.level) if full_rows else {"unit_code": unit_of[place[i]], "lead": route.lead}
+                for fact in opening:
+                    add[fact]((cid, fact, t, None, fields))
+                if want_due and has_limit and due < inf:
+                    add["due"]((cid, "due", due, None, fields))
             continue
+        end = inf
         if job.stages:
             end = out.end
             if end < inf:
@@ -273,27 +320,64 @@ def replay(pack: Pack, label: str, events: Sequence[RefEvent], shared: Shared, r
             close = job.arrival
         closed = close < horizon
         t = shared.t[i]
-        run.closed_level.append((levels[out.stage] if job.stages else route.level) if closed else OPEN)
+        level = (levels[out.stage] if job.stages else route.level)
+        run.closed_level.append(level if closed else OPEN)
         run.hours.append((close - t) / 60.0 if closed else inf)
         late = close > due if closed else due < horizon
         run.missed.append(late)
         fired = sum(1 for when in triggers if when < close) if triggers else 0
         run.escalations.append(fired)
         run.raised.append(out.stage if (closed and job.stages) else 0)
-        fkey = (id(plan), closed, late, fired > 0, due < horizon)
-        facts = fact_sets.get(fkey)
-        if facts is None:  # a handful of distinct fact sets: build each once
-            got = set(plan.facts_all if closed else plan.facts_before) | {"reported", "accepted"}
-            if "closed" in got or due < horizon:
-                got.add("due")
-            if closed and "closed" in got and not late:
-                got.add("closed_on_time")
-            if late:
-                got.add("overdue")
-            if fired:
-                got.add("escalated")
-            facts = fact_sets[fkey] = frozenset(got)
-        run.facts.append(facts)
+        # The case's fact rows (factrows.py): every counted fact of a step that ended before the horizon.
+        cid = events[i].id
+        if full_rows:
+            states = plan.states
+            if closed:
+                state = states[-1]
+            elif end < horizon and plan.handling >= 0:
+                state = states[plan.handling + 1]   # handled; the steps after it not all done by the horizon
+            else:
+                state = states[max(plan.handling, 0)] if job.arrival < horizon else states[0]
+            fields = _fields(events[i], unit_of[place[i]], words[vocab[i]], zone_of, route, state, level)
+        else:
+            fields = {"unit_code": unit_of[place[i]], "lead": route.lead}
+        for fact in opening:
+            add[fact]((cid, fact, t, None, fields))
+        sched = schedules.get(id(plan))
+        if sched is None:
+            sched = schedules[id(plan)] = (schedule(plan, wanted), *admin_steps(plan), records_close(plan))
+        facts, n_pre, n_post, closes_due = sched
+        if facts:
+            # Administrative steps are step_minutes of working time each; when the whole stretch before (after)
+            # the handling work is working time, each step is simply k × step_minutes later (no calendar call).
+            pre_linear = natural or job.arrival - t == n_pre * step
+            post_linear = natural or (end < inf and close - end == n_post * step)
+            for fact, base, k in facts:
+                if base == FROM_REPORT:
+                    when = t + k * step if pre_linear else add_work(t, k * step)
+                elif base == AT_END:
+                    when = end
+                elif base == FROM_END:
+                    when = end + k * step if post_linear else admin(end, k * step, natural) if end < inf else inf
+                else:
+                    assert base == AT_CLOSE
+                    when = close
+                if when < horizon:
+                    add[fact]((cid, fact, when, None, fields))
+        if want_escalated:
+            for when in triggers:
+                if when < close:  # each rule that fired before the close is one 升级 step, at its moment
+                    add["escalated"]((cid, "escalated", when, None, fields))
+        if want_due:
+            if has_limit:
+                if due < inf:
+                    add["due"]((cid, "due", due, close if closed else None, fields))
+            elif closed and closes_due:  # no deadline: due when it closes (当场办结), as the cases service records
+                add["due"]((cid, "due", close, close, fields))
+    run.fact_rows = rows
+    run.epoch = cal.epoch
+    last = cal.moment(horizon)
+    run.period = Period(f"{cal.epoch:%Y-%m-%d}..{last - timedelta(days=1):%Y-%m-%d}", cal.epoch, last)
     run.horizon = cal.moment(horizon)
     clock["tally"] = perf_counter()
     run.memo = {**memo.stats(), "plans": len(planner._plans), "queues": len(run.servers),

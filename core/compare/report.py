@@ -14,11 +14,10 @@ from multiprocessing.connection import wait
 from typing import Any, NamedTuple
 
 from ..pack.model import Pack
-from .indicators import fact_counts, indicator_values, needs_events
 from .rates import Rates
 from .replay import OPEN, PackRun, replay, shared_inputs
 from .scenario import SYNTHETIC_NOTE
-from .scoring import score_model
+from .scoring import model_scoring
 from .vocab import RefEvent, check_comparable
 
 TOP = 10
@@ -85,9 +84,6 @@ def summarize(run: PackRun, n: int) -> dict[str, Any]:
     departments = sorted(({"id": d, "name": pack.departments[d].name, "cases": c, "capacity": dept_cap[d],
                            "share": round(c / n, 4), "per_capacity": round(c / dept_cap[d], 2)}
                           for d, c in dept_cases.items()), key=lambda x: -x["cases"])
-    facts = fact_counts(run.facts)
-    values = indicator_values(pack, run.facts, run.locals)
-    indicators = [v.to_json() for v in values]
     return {
         "label": run.label, "pack": pack.id, "version": pack.version, "name": pack.manifest.name,
         "events": n,
@@ -111,9 +107,7 @@ def summarize(run: PackRun, n: int) -> dict[str, Any]:
                          "per_worker_max": _r(per_worker[-1] if per_worker else None),
                          "top": sorted(bottom, key=lambda b: -b["per_worker"])[:TOP]},
         "paths": [{"path": p, "cases": c} for p, c in run.paths.most_common(TOP)],
-        "facts": facts,
-        "indicators": indicators,
-        "score": score_model(pack, values, facts),
+        **model_scoring(run),   # facts, indicators, scores: the scoring engine over the replay's fact rows
         "horizon": run.horizon.isoformat() if run.horizon else None,
         "memo": run.memo,
     }
@@ -179,7 +173,7 @@ def _one(pack: Pack, label: str, events: Sequence[RefEvent], shared: Any, rates:
          tick: Callable[[int], None] | None) -> tuple[dict[str, Any], Columns, dict[str, float]]:
     t0 = time.perf_counter()
     with _no_gc():
-        run = replay(pack, label, events, shared, rates, engine=engine, keep_locals=needs_events(pack), tick=tick)
+        run = replay(pack, label, events, shared, rates, engine=engine, tick=tick)
         if tick is not None:  # replay ticked 5000 per block; add the rest
             tick(len(events) - 5000 * ((len(events) - 1) // 5000))
         t1 = time.perf_counter()

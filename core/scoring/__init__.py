@@ -12,12 +12,18 @@ The same engine counts rows that were never stored (a comparison's replay) throu
 See docs/scoring.md. The cases service writes the facts (``facts.record_step``) in each step's transaction.
 """
 from .appeals import Appeal, AppealError, file_appeal, granted_appeals, withdraw_appeal
-from .flags import Flag, find_flags
 from .counting import FactCounter
-from .indicators import FACT_NAMES, IndicatorValue, compute_indicators, definition, indicator_values
+from .flags import Flag, find_flags
+from .indicators import (
+           FACT_NAMES,
+           IndicatorValue,
+           compute_indicators,
+           definition,
+           indicator_values,
+)
 from .inputs import InputError, import_inputs, read_inputs
-from .period import Period, PeriodError, current_period, parse_period
 from .memory import FactRow, MemoryCounter, rows_from_mappings
+from .period import Period, PeriodError, current_period, parse_period
 from .score import Explanation, Score, ScoringError, schemes_for, score, score_with
 
 __all__ = ["FACT_NAMES", "Appeal", "AppealError", "Explanation", "FactCounter", "FactRow", "Flag", "IndicatorValue",

@@ -29,8 +29,14 @@ def test_cli_writes_reports(tmp_path) -> None:
         assert abs(sum(shares.values()) - 1.0) < 0.01
         assert m["time_to_close_hours"]["median"] <= m["time_to_close_hours"]["p90"]
         assert {"jiean_rate", "anqi_jiean_rate"} <= {v["id"] for v in m["indicators"]}
-        assert m["score"]["note"] or m["score"]["total"] is not None
+        assert m["scores"]["engine"] == "wangge.core.scoring" and m["scores"]["note"]
+    pengli = data["models"][0]
+    (auto,) = pengli["scores"]["schemes"]     # 彭李 scores its grids and turned ranking on
+    assert auto["id"] == "grid_auto" and auto["subjects"] > 0 and auto["ranking"] and auto["top"]
+    assert auto["total"]["min"] <= auto["total"]["mean"] <= auto["total"]["max"]
+    assert data["models"][1]["scores"]["schemes"] == []   # 迎泽 declares no scheme: none invented
     assert data["diff"]["models"] == [m["label"] for m in data["models"]]
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert "<svg" in html and "模式对比报告" in html and "合成数据" in html
+    assert "<svg" in html and "模式对比报告" in html and "合成数据" in html and "基础网格自动评分" in html
+    assert "考核 基础网格自动评分" in result.output
     assert "<script" not in html and not re.search(r"(src|href)=\"https?://", html)  # offline, no CDN
