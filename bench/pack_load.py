@@ -1,7 +1,8 @@
 """Benchmark: load + validate + compile a large county pack.
 
-Generates (in a temporary folder) a pack extending cn.base with 5,000 grid units, 200 duty items and
-1,000 local event subclasses with time limits (codes in the local range), loads it five times with a
+Generates (in a temporary folder) a pack extending cn.base with 5,000 grid units, 200 duty items,
+1,000 local event subclasses with time limits (codes in the local range) and 1,000 routing rules with
+multi-field conditions, expressions and dynamic targets, loads it five times with a
 fresh PackLoader each time, and prints the median wall time and the peak memory against the targets
 "under 1 s and under 200 MB".
 
@@ -32,6 +33,7 @@ TARGET_MB = 200.0
 UNITS = 5_000
 DUTY_ITEMS = 200
 EVENT_CLASSES = 1_000
+ROUTING_RULES = 1_000
 RUNS = 5
 
 
@@ -102,12 +104,31 @@ def write_pack(folder: Path) -> dict[str, int]:
         classes.append({"id": major.id, "subclasses": new})
     events = {"events": {"classes": classes}}
 
+    urgencies = ["normal", "urgent", "emergency"]
+    channels = sorted(base.channels)[:8]
+    local_ids = [s["id"] for c in classes for s in c["subclasses"]]
+    rules = []
+    for r in range(ROUTING_RULES):
+        when: dict[str, object] = {"class": local_ids[r % len(local_ids)]}
+        if r % 2:
+            when["urgency"] = urgencies[r % 3]
+        if r % 3:
+            when["channel"] = [channels[r % len(channels)], channels[(r + 3) % len(channels)]]
+        rule: dict[str, object] = {"id": f"r{r:04}", "when": when,
+                                   "then": {"level": (village_level, town_level, grid_level)[r % 3],
+                                            "unit": {"ancestor": (village_level, town_level, grid_level)[r % 3]},
+                                            "lead": departments[r % 40]["id"], "priority": r % 10}}
+        if r % 5 == 0:
+            when["expr"] = "${people} >= 5 or ${hour} < 8"
+        rules.append(rule)
+    routing = {"routing": {"tables": [{"id": "bench", "hit": "first", "rules": rules}]}}
+
     manifest = {"pack": {"id": "bench.county", "name": "基准测试县", "region": "140100", "version": "1.0.0",
                          "extends": {"id": "cn.base", "version": f"=={base.version}"}}}
     for name, document in (("pack.yaml", manifest), ("grid.yaml", grid), ("duties.yaml", duties),
-                           ("events.yaml", events)):
+                           ("events.yaml", events), ("routing.yaml", routing)):
         (folder / name).write_text(dump(document), encoding="utf-8")
-    return {"units": UNITS, "duty items": DUTY_ITEMS, "local event classes": made}
+    return {"units": UNITS, "duty items": DUTY_ITEMS, "local event classes": made, "routing rules": len(rules)}
 
 
 def main() -> None:
@@ -126,6 +147,7 @@ def main() -> None:
         assert len(pack.grid.units) == UNITS, len(pack.grid.units)
         assert len(pack.duties.items) == DUTY_ITEMS
         assert len(pack.events.subclasses()) >= EVENT_CLASSES
+        assert pack.routing is not None and any(len(t.rules) == ROUTING_RULES for t in pack.routing.tables)
         print(f"loaded: {pack.summary()}")
         del pack
 

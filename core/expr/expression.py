@@ -50,17 +50,28 @@ def compile_expression(source: str, functions: FunctionSet | None = None) -> Exp
         raise TypeError("expression source must be a str")
     fset = DEFAULT_FUNCTIONS if functions is None else DEFAULT_FUNCTIONS.extended(functions)
     try:
-        tree = parse(source, fset.arities())
-        variables, called = set(), set()
-        for node in walk(tree):
-            if isinstance(node, Var):
-                variables.add(node.name)
-            elif isinstance(node, Call):
-                called.add(node.name)
-                check = fset[node.name].check
-                if check is not None:
-                    check(node.args, source)
+        return _compiled(parse(source, fset.arities()), source, fset)
     except ExprError as exc:
         raise exc if exc.source == source else exc.with_source(source) from None
+
+
+def subexpression(expression: Expression, node: Node) -> Expression:
+    """A part of a compiled expression (e.g. one clause of an ``and``) as an expression of its own, without
+    parsing again; its source is the part printed back."""
+    from .printer import unparse  # noqa: PLC0415  (printer imports this module's siblings only)
+
+    return _compiled(node, unparse(node), expression._functions)
+
+
+def _compiled(tree: Node, source: str, fset: FunctionSet) -> Expression:
+    variables, called = set(), set()
+    for node in walk(tree):
+        if isinstance(node, Var):
+            variables.add(node.name)
+        elif isinstance(node, Call):
+            called.add(node.name)
+            check = fset[node.name].check
+            if check is not None:
+                check(node.args, source)
     value, is_bool = compile_tree(tree, fset)
     return Expression(source, tree, frozenset(variables), frozenset(called), fset, value, as_test(value, is_bool))

@@ -81,6 +81,8 @@ def _merge_entries(base: list, child: list, problems: list[Problem]) -> YList:
 
 def strip_removals(value: Any, problems: list[Problem]) -> Any:
     """A value with no base to merge into: any ``remove: true`` entry inside it removes nothing."""
+    if not _has_removal(value):
+        return value  # the common case (a whole grid of units): nothing to drop, nothing to copy
     if isinstance(value, list):
         positions = getattr(value, "item_pos", [])
         kept, kept_pos = [], []
@@ -99,6 +101,19 @@ def strip_removals(value: Any, problems: list[Problem]) -> Any:
             out[key] = strip_removals(item, problems)
         return out
     return value
+
+
+def _has_removal(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("remove") is True:
+                return True
+            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, (dict, list)))
+    return False
 
 
 def _unknown_removal(key: tuple[str, Any], pos: Any, problems: list[Problem]) -> None:

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, order=True)
-class Position:
-    """Where a value was written: file, 1-based line and column."""
+class Position(NamedTuple):
+    """Where a value was written: file, 1-based line and column. A tuple because the loader makes one
+    for every key and item of a pack (tens of thousands) and orders problems by it."""
 
     file: str
     line: int = 0

@@ -50,6 +50,8 @@ class DuplicateKeyError(YAMLSyntaxError):
     pass
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 # libyaml's composer is ~7x faster than the pure-Python one and gives the same marks.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -86,6 +88,8 @@ class _Builder:
         return self._scalar(node)
 
     def _scalar(self, node: yaml.Node) -> Any:
+        if node.tag == _STR_TAG:
+            return node.value  # most scalars of a pack are text; skip the generic constructor
         try:
             return self.constructor.construct_object(node, deep=True)
         except Exception as exc:  # noqa: BLE001
@@ -94,7 +98,8 @@ class _Builder:
             raise YAMLSyntaxError(f"YAML 值无法识别 ({exc}): {node.value!r}", _position(self.file, node)) from None
 
     def _mapping(self, node: yaml.MappingNode, depth: int) -> YDict:
-        self.constructor.flatten_mapping(node)
+        if any(key.tag == _MERGE_TAG for key, _ in node.value):
+            self.constructor.flatten_mapping(node)  # "<<: *anchor" merge keys
         result = YDict(pos=_position(self.file, node))
         for key_node, value_node in node.value:
             key = self._scalar(key_node)

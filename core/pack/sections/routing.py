@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ...expr.errors import ExprError
-from ...expr.expression import Expression, compile_expression
+from ...expr.expression import Expression, compile_expression, subexpression
 from ...expr.nodes import Binary, ListNode, Literal, Logical, Node, Var, walk
 from ...expr.printer import number, quote
 from ...timelimit import TimeLimit, TimeLimitError, TimeUnit, parse_time_limit
@@ -170,14 +171,19 @@ class Vocabulary:
     def levels(self) -> list[str]:
         return [lv.id for lv in self.grid.levels]
 
-    def domain(self, field: str) -> tuple[str, ...] | None:
-        """The closed set of values a field can take (None for open fields such as people or form data)."""
+    @cached_property
+    def _domains(self) -> dict[str, frozenset[str]]:
+        # Built once: checking 1,000 rules must not rescan the grid for zones per literal.
         return {
-            "class": tuple(self.classes), "major": tuple(self.majors), "ref_class": tuple(self.ref_classes),
-            "ref_major": tuple(self.ref_majors), "channel": tuple(self.channels),
-            "ref_channel": tuple(self.ref_channels), "level": tuple(self.levels), "urgency": URGENCIES,
-            "zone": tuple(sorted({u.zone for u in self.grid.units.values() if u.zone})) or ("A", "B", "C"),
-        }.get(field)
+            "class": self.classes, "major": self.majors, "ref_class": self.ref_classes, "ref_major": self.ref_majors,
+            "channel": self.channels, "ref_channel": self.ref_channels, "level": frozenset(self.levels),
+            "urgency": frozenset(URGENCIES),
+            "zone": frozenset({u.zone for u in self.grid.units.values() if u.zone}) or frozenset("ABC"),
+        }
+
+    def domain(self, field: str) -> frozenset[str] | None:
+        """The closed set of values a field can take (None for open fields such as people or form data)."""
+        return self._domains.get(field)
 
 
 def make_vocabulary(grid: Grid, departments: Any, events: Any, channels: Any, reference: Any) -> Vocabulary:
@@ -290,9 +296,7 @@ class _Compiler:
         self._check_route_vars(expression, path)
         tree = expression.tree
         parts = tree.operands if isinstance(tree, Logical) and tree.op == "and" else (tree,)
-        from ...expr.printer import unparse  # noqa: PLC0415 - only needed here
-
-        conjuncts = tuple(compile_expression(unparse(p)) for p in parts) if len(parts) > 1 else (expression,)
+        conjuncts = tuple(subexpression(expression, p) for p in parts) if len(parts) > 1 else (expression,)
         return Condition(source, conjuncts)
 
     def _columns(self, raw: dict, path: tuple, inputs: tuple[str, ...]) -> str | None:
@@ -330,7 +334,7 @@ class _Compiler:
                 if isinstance(item, Literal) and item.value not in domain:
                     name = node.left.name
                     self.ctx.problem(_UNKNOWN_CODE[name], path, f'条件中 {name} 的值 "{item.value}" 不存在于规则包',
-                                     did_you_mean(str(item.value), list(domain)))
+                                     did_you_mean(str(item.value), sorted(domain)))
 
     def _check_route_vars(self, expression: Expression, path: tuple) -> None:
         for var in expression.variables:
