@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -78,6 +79,9 @@ def safe_name(name: str) -> str | None:
     return p.as_posix() if p.suffix in (".yaml", ".yml") else None
 
 
+CURRENT_TTL = 2.0  # seconds a process trusts its answer to "which version is in force?"
+
+
 class PackRegistry:
     """The packs of one deployment's counties, read from ``pack_versions`` and cached by digest."""
 
@@ -90,6 +94,7 @@ class PackRegistry:
         self._lock = threading.Lock()
         self._packs: dict[tuple[str, str], Pack] = {}
         self._current: dict[str, tuple[str, Pack]] = {}
+        self._checked: dict[str, tuple[float, Pack]] = {}
 
     # -- reading
     def record_initial(self, slug: str) -> str | None:
@@ -104,7 +109,7 @@ class PackRegistry:
                 pack_versions.c.tenant == slug, pack_versions.c.pack_id == pack.id,
                 pack_versions.c.version == pack.version)).first()
             if row is not None:
-                if row.digest != stored.digest_of(stored.content_of(pack)):
+                if row.digest != pack.digest:
                     return (f"{slug}: 规则包 {pack.id} {pack.version} 的文件与已发布的内容不同,仍使用已发布的版本;"
                             f"修改后请提高版本号 (folder differs from the published version; bump the version)")
                 return None
@@ -138,7 +143,19 @@ class PackRegistry:
         return [Version(*r) for r in rows]
 
     def current(self, slug: str) -> Pack:
-        """The pack in force: the newest published version this portal can read (else the folder's)."""
+        """The pack in force: the newest published version this portal can read (else the folder's).
+
+        Asked on every request, so the answer is reused for ``CURRENT_TTL`` seconds: a version published
+        by this process is in force at once, one published by another process within that time."""
+        checked = self._checked.get(slug)
+        now = time.monotonic()
+        if checked is not None and now - checked[0] < CURRENT_TTL:
+            return checked[1]
+        pack = self._newest(slug)
+        self._checked[slug] = (now, pack)
+        return pack
+
+    def _newest(self, slug: str) -> Pack:
         with self._db.engine.connect() as conn:
             row = conn.execute(select(pack_versions.c.pack_id, pack_versions.c.version, pack_versions.c.digest)
                                .where(pack_versions.c.tenant == slug)
@@ -217,6 +234,7 @@ class PackRegistry:
         except IntegrityError as exc:
             raise PublishError(f"版本 {pack.version} 已发布过,请在 pack.yaml 中提高版本号 "
                                f"(version already published; bump it)") from exc
+        self._checked.pop(slug, None)
         return self.versions(slug)[0]
 
     def _load(self, slug: str, digest: str, files: Mapping[str, str]) -> Pack:

@@ -240,16 +240,24 @@ def new_case_rows(tenant: str, pack: Pack, event: Event, decision: dict[str, Any
         reported_at=as_shanghai(event.reported_at), due_at=None if closed else due, closed_at=now if closed else None,
         reported_by=event.reporter or actor.id, event=event.to_json(), decision=decision, seq=1, supervised=False,
         vars={"entered_at": now.isoformat()}, updated_at=now)
+    # The decision itself is on the case row; the history row names the rules that made it.
     history = dict(
         tenant=tenant, case_id=case_id, seq=1, at=now, actor=actor.id, role=actor.role, action="open",
-        from_state=None, to_state=state, rule=None, pack_version=pack.version, note="",
-        data={"facts": ["reported", "accepted"], "decision": decision})
+        from_state=None, to_state=state, rule=matched_rules(decision), pack_version=pack.version, note="",
+        data={"facts": ["reported", "accepted"]})
     deadline = (dict(tenant=tenant, case_id=case_id, kind="handle", **_deadline_values(pack, "handle", due, state))
                 if due is not None and not closed else None)
     targets = [f"department:{decision['lead']}"] if decision.get("lead") else []
     targets += [str(t) for t in decision.get("notify") or ()]
     notices = _outbox_rows(tenant, case_id, targets, {"event": "opened", "state": state, "title": event.title}, now)
     return NewCase(case, history, deadline, notices, tuple(opening_rows(case, actor.id)))
+
+
+def matched_rules(decision: Mapping[str, Any]) -> str | None:
+    """``table/rule`` of every routing rule that matched, for the history row's ``rule`` column."""
+    names = [f"{step['table']}/{step['rule']}" for step in decision.get("trace") or ()
+             if isinstance(step, Mapping) and step.get("matched") and step.get("rule")]
+    return ",".join(names)[:128] or None
 
 
 def write_new_cases(conn: Connection, items: Sequence[NewCase]) -> None:
