@@ -56,6 +56,8 @@ class PackLoader:
         problems: list[Problem] = []
         source = self._read(location.resolve(), problems)
         if problems or not _manifest_ok(source, problems):
+            # The files that did parse are still schema-checked, so one pass shows every file's mistakes.
+            _check_member(source, problems)
             raise PackError(problems)
         index = PackIndex(search_path(location.resolve(), self.path))
         chain = resolve_chain(source, index, lambda p: self._read(p, problems), problems)
