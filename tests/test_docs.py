@@ -55,3 +55,11 @@ def test_check_command_summarises_the_example(tmp_path):
     result = CliRunner().invoke(cli, ["check", str(tmp_path / "example-pack.yaml")])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("ok  cn.example.shili 1.0.0")
+
+
+def test_the_schema_file_editors_use_is_the_one_wangge_prints():
+    """Pack files point yaml-language-server at docs/pack.schema.json; it must be `wangge schema`'s output."""
+    from wangge.core.pack.schema import schema_json
+
+    shipped = (ROOT / "docs" / "pack.schema.json").read_text(encoding="utf-8")
+    assert shipped.strip() == schema_json().strip(), "regenerate with: wangge schema > docs/pack.schema.json"
