@@ -77,17 +77,27 @@ class IntakeChannel:
 
 @dataclass(frozen=True)
 class FieldType:
-    """An extra form field type: ``parse(raw) -> value`` raises ValueError with a Chinese message."""
+    """An extra form field type, usable as ``type: <id>`` in a pack that enables the plugin.
+
+    ``parse(raw)`` turns what was sent (text from a browser, or a stored/prefilled value) into the stored
+    value, and raises ``ValueError`` with a Chinese message for input it cannot accept — conversion and
+    format check in one. ``widget`` is the built-in input the form page shows for it: ``text``,
+    ``textarea``, ``integer``, ``decimal``, ``date``, ``datetime``, ``phone`` or ``id_card``. Expressions
+    (relevant, constraint …) see the parsed value; the browser sees the text typed.
+    """
 
     id: str
     name: str
     parse: Callable[[Any], Any]
-    widget: str = "text"  # how the portal renders it: one of the built-in widgets
+    widget: str = "text"
+    summary: str = ""
 
 
 @dataclass(frozen=True)
 class Validator:
-    """An extra named validator for form fields: ``check(value, params) -> None | str`` (the error, Chinese)."""
+    """An extra named validator for form fields, referenced from a field by ``validators: [id]`` (or
+    ``validators: [{id: …, <params>}]``): ``check(value, params) -> None | str`` (the error, Chinese).
+    It runs on the server after the field's own type check, for a filled-in, relevant field."""
 
     id: str
     check: Callable[[Any, Mapping[str, Any]], str | None]
@@ -96,12 +106,31 @@ class Validator:
 
 @dataclass(frozen=True)
 class ExtraIndicator:
-    """An indicator computed by code over case rows (dicts of the ``cases`` table); None when undefined."""
+    """An indicator a plugin contributes to the packs that enable it: the same declaration as an entry of a
+    pack's ``indicators:`` (numerator/denominator ``{fact, where?, count?}`` over case facts), compiled with
+    the pack and computed in SQL by ``wangge.core.scoring`` exactly like a declared one. ``denominator`` is
+    None only for ``unit: count``. A pack's own indicator with the same id wins (the county overrides).
+    """
 
     id: str
     name: str
-    compute: Callable[[Iterable[Mapping[str, Any]]], float | None]
+    numerator: Mapping[str, Any]
+    denominator: Mapping[str, Any] | None = None
     unit: str = "percent"
+    name_en: str = ""
+    description: str = ""
+
+    def as_entry(self) -> dict[str, Any]:
+        """The declaration as a pack's ``indicators:`` entry."""
+        entry: dict[str, Any] = {"id": self.id, "name": self.name, "unit": self.unit,
+                                 "numerator": dict(self.numerator)}
+        if self.denominator is not None:
+            entry["denominator"] = dict(self.denominator)
+        if self.name_en:
+            entry["name_en"] = self.name_en
+        if self.description:
+            entry["description"] = self.description
+        return entry
 
 
 @dataclass(frozen=True)
@@ -154,7 +183,7 @@ class Specs:
 
     @hookspec
     def wangge_indicators(self, context: HookContext) -> Iterable[ExtraIndicator]:
-        """Extra indicators computed in code."""
+        """Extra indicator declarations (computed in SQL like the pack's own)."""
 
     @hookspec
     def wangge_check_pack(self, context: HookContext) -> Iterable[str]:
@@ -270,27 +299,77 @@ def senders(pm: pluggy.PluginManager, context: HookContext) -> dict[str, Sender]
     return out
 
 
-def intake_channels(pm: pluggy.PluginManager, context: HookContext) -> dict[str, IntakeChannel]:
-    return {c.id: c for result in _each(pm, "wangge_intake_channels", context=context) for c in result}
+def intake_channels(pm: pluggy.PluginManager, context: HookContext, *,
+                    enabled_only: bool = False) -> dict[str, IntakeChannel]:
+    """``id → channel``. ``enabled_only``: only the channels of plugins ``context``'s pack enables."""
+    return {c.id: c for result in _each(pm, "wangge_intake_channels", _only(context, enabled_only), context=context)
+            for c in result}
 
 
-def field_types(pm: pluggy.PluginManager, context: HookContext) -> dict[str, FieldType]:
-    return {t.id: t for result in _each(pm, "wangge_form_field_types", context=context) for t in result}
+def intake_channel_plugins(pm: pluggy.PluginManager, context: HookContext, *,
+                           enabled_only: bool = True) -> dict[str, tuple[str, IntakeChannel]]:
+    """``id → (plugin name, channel)``: who offers each channel (the portal passes that plugin's settings)."""
+    out: dict[str, tuple[str, IntakeChannel]] = {}
+    for name, result in _each_named(pm, "wangge_intake_channels", _only(context, enabled_only), context=context):
+        for channel in result:
+            out[channel.id] = (name, channel)
+    return out
 
 
-def validators(pm: pluggy.PluginManager, context: HookContext) -> dict[str, Validator]:
-    return {v.id: v for result in _each(pm, "wangge_form_validators", context=context) for v in result}
+def field_types(pm: pluggy.PluginManager, context: HookContext, *,
+                enabled_only: bool = False) -> dict[str, FieldType]:
+    return {t.id: t for result in _each(pm, "wangge_form_field_types", _only(context, enabled_only), context=context)
+            for t in result}
 
 
-def indicators(pm: pluggy.PluginManager, context: HookContext) -> dict[str, ExtraIndicator]:
-    return {i.id: i for result in _each(pm, "wangge_indicators", context=context) for i in result}
+def validators(pm: pluggy.PluginManager, context: HookContext, *,
+               enabled_only: bool = False) -> dict[str, Validator]:
+    return {v.id: v for result in _each(pm, "wangge_form_validators", _only(context, enabled_only), context=context)
+            for v in result}
 
 
-def expression_functions(pm: pluggy.PluginManager, context: HookContext) -> Any:
+def indicators(pm: pluggy.PluginManager, context: HookContext, *,
+               enabled_only: bool = False) -> dict[str, ExtraIndicator]:
+    return {i.id: i for result in _each(pm, "wangge_indicators", _only(context, enabled_only), context=context)
+            for i in result}
+
+
+def expression_functions(pm: pluggy.PluginManager, context: HookContext, *, enabled_only: bool = False) -> Any:
     """A :class:`wangge.core.expr.FunctionSet` of the plugins' functions, to pass to ``compile_expression``."""
     from .expr import FunctionSet
 
-    return FunctionSet([fn for result in _each(pm, "wangge_expression_functions", context=context) for fn in result])
+    return FunctionSet([fn for result in _each(pm, "wangge_expression_functions", _only(context, enabled_only),
+                                               context=context) for fn in result])
+
+
+@dataclass(frozen=True)
+class PackExtensions:
+    """What the plugins a pack enables add to its language: expression functions, form field types and
+    validators, indicator declarations. Built by the pack loader (:func:`pack_extensions`) and compiled
+    into the pack, so the forms engine, the routers and scoring need no plugin manager of their own."""
+
+    functions: Any  # wangge.core.expr.FunctionSet (the plugins' functions only; defaults are always there)
+    field_types: Mapping[str, FieldType]
+    validators: Mapping[str, Validator]
+    indicators: Mapping[str, ExtraIndicator]
+    enabled: tuple[str, ...] = ()
+
+
+def pack_extensions(enabled: Mapping[str, Mapping[str, Any]], tenant: str = "", *,
+                    extra: Iterable[Any] = ()) -> PackExtensions:
+    """The extensions of the plugins ``enabled`` (name → settings) switches on — and only theirs: a plugin
+    installed but not enabled by the pack adds nothing. A new plugin manager per call (no global state).
+    During loading ``context.pack`` is None (the pack is what is being compiled)."""
+    from .expr import FunctionSet
+
+    if not enabled:
+        return PackExtensions(FunctionSet(), MappingProxyType({}), MappingProxyType({}), MappingProxyType({}))
+    pm = plugin_manager(enabled, extra=extra)
+    context = HookContext(None, tenant, MappingProxyType(dict(enabled)))
+    return PackExtensions(expression_functions(pm, context, enabled_only=True),
+                          MappingProxyType(field_types(pm, context, enabled_only=True)),
+                          MappingProxyType(validators(pm, context, enabled_only=True)),
+                          MappingProxyType(indicators(pm, context, enabled_only=True)), tuple(enabled))
 
 
 def check_pack(pm: pluggy.PluginManager, context: HookContext) -> list[tuple[str, str]]:
@@ -304,17 +383,29 @@ def check_pack(pm: pluggy.PluginManager, context: HookContext) -> list[tuple[str
     return problems
 
 
-def _each(pm: pluggy.PluginManager, hook: str, **kwargs: Any) -> list[Any]:
-    """Call every implementation on its own, so one plugin's exception does not hide the others' results."""
+def _only(context: HookContext, enabled_only: bool) -> frozenset[str] | None:
+    return frozenset(context.settings) if enabled_only else None
+
+
+def _each(pm: pluggy.PluginManager, hook: str, only: frozenset[str] | None = None, **kwargs: Any) -> list[Any]:
+    """Call every implementation on its own, so one plugin's exception does not hide the others' results.
+    ``only``: just the plugins of these names (those a pack enables)."""
+    return [result for _, result in _each_named(pm, hook, only, **kwargs)]
+
+
+def _each_named(pm: pluggy.PluginManager, hook: str, only: frozenset[str] | None = None,
+                **kwargs: Any) -> list[tuple[str, Any]]:
     results = []
     for impl in getattr(pm.hook, hook).get_hookimpls():
+        if only is not None and impl.plugin_name not in only:
+            continue
         try:
             result = impl.function(*[kwargs[a] for a in impl.argnames])
         except Exception:
             log.exception("插件 %s 的 %s 出错 (hook failed)", impl.plugin_name, hook)
             continue
         if result is not None:
-            results.append(result)
+            results.append((impl.plugin_name, result))
     return results
 
 

@@ -14,6 +14,7 @@ Errors are Chinese, per field, keyed by the field's dotted path (``members.0.id_
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import ChainMap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from wangge.core.pack.sections.forms import Form, FormField
 from . import values as V
 from .schema import CompiledSchema
 
+log = logging.getLogger(__name__)
 TZ = ZoneInfo("Asia/Shanghai")  # grid workers' wall clock: "today" is the county's today
 RawInput = Mapping[str, Sequence[Any]]  # a form post: name → the values sent under that name
 REQUIRED = "此项为必填"
@@ -86,24 +88,33 @@ class Validation:
     def run(self, raw: RawInput, *, now: datetime | None = None) -> Outcome:
         now = now or local_now()
         files: dict[str, bytes] = {}
-        values = self._typed(self.form.fields, raw, "", files)
+        unconverted: dict[str, str] = {}  # path → a plugin field type's message for text it could not parse
+        values = self._typed(self.form.fields, raw, "", files, unconverted)
         relevant = self._settle(values, now)
         errors: dict[str, list[str]] = {}
         for path, msg in self.schema.errors(_storable(values), self.grid, now.date()):
             errors.setdefault(path, []).append(msg)
+        self._plugin_checks(values, relevant, errors, unconverted)
         self._expression_checks(values, relevant, errors, now)
         return Outcome(_storable(values), MappingProxyType({k: tuple(v) for k, v in errors.items()}),
                        frozenset(relevant), MappingProxyType(files))
 
     # -- 1. typed values ----------------------------------------------------------------------------
-    def _typed(self, fields: Sequence[FormField], raw: RawInput, prefix: str, files: dict) -> dict[str, Any]:
+    def _typed(self, fields: Sequence[FormField], raw: RawInput, prefix: str, files: dict,
+               unconverted: dict[str, str] | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        unconverted = {} if unconverted is None else unconverted
         for f in fields:
             name = prefix + f.name
             if f.type == "note":
                 continue
-            if f.type == "repeat":
-                out[f.name] = [self._typed(f.fields, raw, f"{name}.{i}.", files) for i in range(repeat_count(f, raw))]
+            if f.plugin_type is not None:
+                out[f.name], problem = V.plugin_value(f.plugin_type, raw.get(name))
+                if problem is not None:
+                    unconverted[name] = problem
+            elif f.type == "repeat":
+                out[f.name] = [self._typed(f.fields, raw, f"{name}.{i}.", files, unconverted)
+                               for i in range(repeat_count(f, raw))]
             elif f.type == "unit":
                 out[f.name] = self._unit(f, raw, name)
             elif f.type in ("photo", "file"):
@@ -155,6 +166,34 @@ class Validation:
             scope[f.name] = f.calculation.expr.evaluate(env, today=now.date(), now=now)
         elif f.read_only:
             scope[f.name] = V.coerce(f.type, f.default)
+
+    # -- 3b. plugins' field types and validators -------------------------------------------------------
+    def _plugin_checks(self, values: dict, relevant: set[str], errors: dict[str, list[str]],
+                       unconverted: Mapping[str, str]) -> None:
+        for f in self.form.fields:
+            self._plugin_check(f, values.get(f.name), f.name, relevant, errors, unconverted)
+            if f.type == "repeat" and f.name in relevant:
+                for i, item in enumerate(values.get(f.name) or []):
+                    for c in f.fields:
+                        self._plugin_check(c, item.get(c.name), f"{f.name}.{i}.{c.name}", relevant, errors, unconverted)
+
+    @staticmethod
+    def _plugin_check(f: FormField, value: Any, path: str, relevant: set[str], errors: dict[str, list[str]],
+                      unconverted: Mapping[str, str]) -> None:
+        if path not in relevant or path in errors or V.is_empty(value):
+            return
+        if f.plugin_type is not None and path in unconverted and value is not None:
+            errors.setdefault(path, []).append(unconverted[path])
+            return
+        for validator, params in f.validators:
+            try:
+                problem = validator.check(value, params)
+            except Exception:  # noqa: BLE001 — a broken plugin must not stop the submission (logged)
+                log.exception("校验器 %s 出错 (validator failed)", validator.id)
+                continue
+            if problem:
+                errors.setdefault(path, []).append(str(problem))
+                return
 
     # -- 4. expression checks -----------------------------------------------------------------------
     def _expression_checks(self, values: dict, relevant: set[str], errors: dict[str, list[str]],

@@ -72,6 +72,21 @@ def coerce(ftype: str, value: Any) -> Any:
     return value
 
 
+def plugin_value(ftype: Any, value: Any) -> tuple[Any, str | None]:
+    """``(value, None)`` for an answer to a field of a plugin's type (``wangge.core.hooks.FieldType``), or
+    ``(the text as typed, the plugin's Chinese message)`` when its ``parse`` refuses it."""
+    if isinstance(value, (list, tuple)):
+        value = value[-1] if value else None
+    if isinstance(value, str):
+        value = value.replace("\r\n", "\n").strip()
+    if is_empty(value):
+        return None, None
+    try:
+        return ftype.parse(value), None
+    except ValueError as exc:
+        return value, str(exc) or "填写的内容格式不正确"
+
+
 def _integer(value: Any) -> Any:
     if isinstance(value, bool):
         return value

@@ -345,7 +345,9 @@ def _row_end(kind: str) -> list[Any]:
 
 
 def _row(f: FormField, lists: dict[str, tuple[Choice, ...]], kind: str | None = None) -> list[Any]:
-    qtype = kind or _EXPORT_TYPES.get(f.type, f.type)
+    # A plugin's field type exports as the built-in input it is shown with (XLSForm has no such type).
+    base = f.widget if f.plugin_type is not None else f.type
+    qtype = kind or _EXPORT_TYPES.get(base, base)
     if f.type in ("select_one", "select_multiple"):
         list_name = f.choice_list or f.name
         lists.setdefault(list_name, f.choices)

@@ -110,6 +110,7 @@ def create_app(deployment: Deployment, *, https_only: bool = False, extra_routes
         *_api_routes(deployment, plugins.observer(county_plugins)),
         *_forms_routes(deployment),
         *plugins.hotline_routes(deployment, county_plugins),
+        *plugins.intake_routes(deployment, county_plugins),
         *(extra_routes or []),
         *county_routes(),
     ]

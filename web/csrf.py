@@ -18,9 +18,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .auth import CSRF_FIELD, CSRF_HEADER, csrf_ok
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# /api/…, /{county}/api/…, /open311/…, /{county}/open311/…: token-authenticated; /{county}/12345/…: the hotline
+# /api/…, /{county}/api/…, /open311/…, /{county}/open311/…, /{county}/intake/… (plugins' intake channels):
+# token-authenticated; /{county}/12345/…: the hotline
 # platform signs each work order (HMAC). None of them is ever cookie-authenticated.
-EXEMPT = re.compile(r"^/(?:[^/]+/)?(?:api|open311|12345)(?:/|$)")
+EXEMPT = re.compile(r"^/(?:[^/]+/)?(?:api|open311|12345|intake)(?:/|$)")
 MAX_BODY = 20 * 1024 * 1024
 
 FORBIDDEN_PAGE = ("<!doctype html><html lang=zh-CN><meta charset=utf-8><title>403</title>"

@@ -8,6 +8,7 @@ in the outbox with the case change and delivered here, with retries, by a backgr
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
@@ -151,3 +152,116 @@ def lifespan(deployment: Deployment, plugins: Mapping[str, CountyPlugins], *, de
                 hooks.shutdown(county.manager, app)
 
     return run
+
+
+# -- intake channels of plugins: POST /{county}/intake/{channel_id} ----------------------------------------
+INTAKE_SCOPE = "events:write"
+
+
+def intake_routes(deployment: Deployment, plugins: Mapping[str, CountyPlugins], *, token_ttl: float = 2.0,
+                  observe: Observer | None = None) -> list[BaseRoute]:
+    """``POST /{county}/intake/{channel_id}``: a payload for an intake channel (``wangge_intake_channels``) of a
+    plugin the county's pack enables, authenticated by an API token with ``events:write`` (as the API).
+
+    The channel's ``to_event(payload, pack, settings)`` maps the payload with the plugin's own settings; the
+    event is parsed against the pack, routed and opened as a case through ``wangge.core.cases.open_case``,
+    idempotent by the external id (``channel.external_id(payload)``, else the event's ``external_id``; one is
+    required): 201 ``{case_id, created: true}`` for a new case, 200 with the existing case on a redelivery,
+    422 ``{"errors": {字段: 中文说明}}`` for a payload the adapter or the pack refuses, 401/403 for the token,
+    404 for an unknown county or a channel the pack does not enable.
+    """
+    from starlette.requests import Request  # noqa: PLC0415
+    from starlette.responses import JSONResponse  # noqa: PLC0415
+    from starlette.routing import Route  # noqa: PLC0415
+    from wangge.core.cases import open_case  # noqa: PLC0415
+    from wangge.core.events import EventError, parse_event  # noqa: PLC0415
+    from wangge.core.routing import Router  # noqa: PLC0415
+    from wangge.core.workcal import as_shanghai  # noqa: PLC0415
+    from wangge.core.workflow import Actor  # noqa: PLC0415
+
+    from .api.auth import TokenStore, bearer, resolved  # noqa: PLC0415
+    from .api.errors import ApiError, error_response  # noqa: PLC0415
+
+    tokens = TokenStore(deployment.database, token_ttl)
+    routers: dict[str, tuple[Any, Any]] = {}  # slug → (pack, its router): compiled once per pack version
+    observe = observe or observer(plugins)
+
+    def router_for(slug: str, pack: Any) -> Any:
+        cached = routers.get(slug)
+        if cached is None or cached[0] is not pack:
+            cached = routers[slug] = (pack, Router.from_pack(pack))
+        return cached[1]
+
+    def unprocessable(errors: Mapping[str, str]) -> JSONResponse:
+        return JSONResponse({"errors": dict(errors)}, status_code=422)
+
+    async def receive(request: Request) -> JSONResponse:
+        slug, channel_id = request.path_params["county"], request.path_params["channel_id"]
+        county = plugins.get(slug)
+        if deployment.county(slug) is None or county is None:
+            return error_response(ApiError(404, "NOT_FOUND", f"县(区) {slug} 不存在于本部署 (unknown county)"))
+        pack = deployment.pack(slug)
+        context = hooks.context_for(pack, slug)
+        offered = hooks.intake_channel_plugins(county.manager, context, enabled_only=True)
+        if channel_id not in offered:
+            return error_response(ApiError(404, "NOT_FOUND", f"接入渠道 {channel_id} 未启用:规则包没有启用提供它的插件"
+                                                             " (no such intake channel for this county)"))
+        try:
+            token = bearer(request.headers.get("authorization"))
+            hit, principal, revoked = tokens.cached(slug, token)
+            if not hit:
+                principal, revoked = await run_in_threadpool(tokens.load, slug, token)
+            principal = resolved(principal, revoked)
+            principal.require(INTAKE_SCOPE)
+        except ApiError as exc:
+            return error_response(exc)
+        try:
+            payload = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError) as exc:
+            return unprocessable({"报文": f"不是合法的 UTF-8 JSON (invalid JSON): {exc}"})
+        if not isinstance(payload, dict):
+            return unprocessable({"报文": "报文应为 JSON 对象 (a JSON object)"})
+        plugin, channel = offered[channel_id]
+        try:
+            event = dict(channel.to_event(payload, pack, context.settings_for(plugin)))
+            external = channel.external_id(payload) if channel.external_id is not None else event.get("external_id")
+        except (ValueError, KeyError, TypeError) as exc:
+            return unprocessable(getattr(exc, "errors", None) or {"报文": str(exc) or type(exc).__name__})
+        if not external:
+            return unprocessable({"external_id": "缺少外部编号,无法去重 (an external id is required)"})
+        event["external_id"] = str(external)
+        try:
+            parsed = parse_event(event, pack)
+        except EventError as exc:
+            return unprocessable({f"事件.{k}": v for k, v in exc.errors.items()})
+        if principal.unit and not any(u.code == principal.unit for u in pack.grid.ancestors(parsed.unit)):
+            return error_response(ApiError(403, "FORBIDDEN", f"令牌 {principal.name} 仅限网格单元 {principal.unit}"
+                                                             f" 及其下级,不能上报 {parsed.unit}"))
+        if pack.workflow is None:
+            return error_response(ApiError(409, "NO_WORKFLOW", f"规则包 {pack.id} 没有声明工作流程,不能立案"))
+
+        def store() -> tuple[str, bool]:
+            existing = _case_by_external_id(deployment.database, slug, parsed.external_id)
+            if existing is not None:
+                return existing, False
+            now = as_shanghai(datetime.now(timezone.utc))
+            case = open_case(deployment.database, slug, pack, parsed, router_for(slug, pack).decide(parsed),
+                             Actor(principal.actor, "api"), now=now, observe=observe)
+            # open_case returns the other delivery's case when a concurrent redelivery stored it first.
+            return case.id, case.vars.get("entered_at") == now.isoformat()
+
+        case_id, created = await run_in_threadpool(store)
+        return JSONResponse({"case_id": case_id, "created": created, "channel": channel_id,
+                             "external_id": parsed.external_id}, status_code=201 if created else 200)
+
+    return [Route("/{county}/intake/{channel_id}", receive, methods=["POST"], name="plugin_intake")]
+
+
+def _case_by_external_id(database: Any, tenant: str, external_id: str) -> str | None:
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from wangge.core.store.tables import cases  # noqa: PLC0415
+
+    with database.engine.connect() as conn:
+        return conn.execute(select(cases.c.id).where(cases.c.tenant == tenant,
+                                                     cases.c.external_id == external_id)).scalar()

@@ -15,6 +15,26 @@ class Context:
     merged: Any
     default: Position
     problems: list[Problem] = field(default_factory=list)
+    #: the expression functions of the plugins the pack enables (``compile_expression(src, ctx.functions)``;
+    #: the default functions are always there); None when the pack enables none.
+    functions: Any = None
+    #: everything those plugins add (``wangge.core.hooks.PackExtensions``), or None.
+    extensions: Any = None
+
+    def expression(self, source: str) -> Any:
+        """``compile_expression`` with the pack's functions; raises ExprError (see :func:`plugin_hint`)."""
+        from ..expr import compile_expression  # noqa: PLC0415  (expr is a sibling package)
+
+        return compile_expression(source, self.functions)
+
+    def plugin_hint(self, exc: Any) -> str:
+        """A hint for an expression error that names an unknown function: its plugin may be missing."""
+        text = str(exc)
+        if "未知的函数" not in text and "unknown function" not in text:
+            return ""
+        enabled = ", ".join(self.extensions.enabled) if self.extensions is not None and self.extensions.enabled else "无"
+        return (";若该函数由插件提供,请确认插件已安装,并在规则包 plugins: 中启用"
+                f"(已启用: {enabled}) — the plugin providing it may not be installed or enabled")
 
     def at(self, path: Path_) -> Position:
         return locate(self.merged, path, self.default)

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from ..hooks import pack_extensions
 from ..workcal import CalendarError, WorkCalendar
 from .context import Context
 from .merge import merge
@@ -134,6 +135,13 @@ def compile_pack(manifest: Mapping[str, Any], lineage: tuple[str, ...], merged: 
     """Compile a merged pack. The one compiler for packs read from files and for stored snapshots
     (``Pack.snapshot``, published in ``pack_versions``), so a pinned version behaves exactly as it did."""
     ctx = Context(merged, where, problems)
+    # The plugins section first: what the enabled plugins add (expression functions, field types,
+    # validators, indicators) is part of the language every other section is compiled in. A stored snapshot
+    # holds the same section, so it compiles with the same functions. A new plugin manager per compile.
+    plugins = frozen_map(compile_plugins(merged.get("plugins"), ctx))
+    enabled = {name: entry.settings for name, entry in plugins.items() if entry.enabled}
+    ctx.extensions = pack_extensions(enabled, str(manifest.get("id", "")))
+    ctx.functions = ctx.extensions.functions if len(ctx.extensions.functions) else None
     reference = _reference(reference_tree, problems, where) if reference_tree is not None else None
     calendar = _calendar(merged.get("calendar"), ctx)
     grid = compile_grid(merged.get("grid"), ctx)
@@ -143,7 +151,7 @@ def compile_pack(manifest: Mapping[str, Any], lineage: tuple[str, ...], merged: 
     channels = compile_channels(merged.get("channels"), ctx, reference)
     if reference is None:
         reference = Reference(str(manifest.get("id", "")), events, frozen_map(channels))
-    indicators = frozen_map(compile_indicators(merged.get("indicators"), ctx))
+    indicators = frozen_map(compile_indicators(merged.get("indicators"), ctx, ctx.extensions.indicators))
     registry, forms = compile_forms(merged.get("fields"), merged.get("forms"), grid, ctx)
     workflow = compile_workflow(merged.get("workflow"), ctx, grid, departments, merged.get("forms"))
     escalation = compile_escalation(merged.get("escalation"), ctx, grid, departments, workflow)
@@ -156,7 +164,7 @@ def compile_pack(manifest: Mapping[str, Any], lineage: tuple[str, ...], merged: 
         events=events, channels=frozen_map(channels), indicators=indicators,
         reference=reference, merged=merged, fields=frozen_map(registry), forms=frozen_map(forms),
         workflow=workflow, escalation=escalation,
-        plugins=frozen_map(compile_plugins(merged.get("plugins"), ctx)),
+        plugins=plugins,
         routing=compile_routing(merged.get("routing"), make_vocabulary(grid, departments, events, channels, reference), ctx,
                                 workflow.states if workflow is not None else None),
         scenarios=compile_scenarios(merged.get("scenarios"), ctx), snapshot=snapshot,

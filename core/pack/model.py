@@ -147,7 +147,23 @@ class Grid:
 
     def ancestor_at(self, code: str, level_id: str) -> Unit | None:
         """The unit at ``level_id`` on the path from ``code`` to the top (the unit itself included)."""
-        return next((u for u in self.ancestors(code) if u.level == level_id), None)
+        path = self._ancestor_index.get(code)
+        if path is None:
+            self.units[code]   # unknown code: KeyError, as the walk up the tree raised
+        return path.get(level_id) if path is not None else None
+
+    @cached_property
+    def _ancestor_index(self) -> Mapping[str, Mapping[str, Unit]]:
+        """For each unit, its ancestors (itself included) by level, nearest first. Routing asks this for
+        most events (``{ancestor: village}`` targets, several per event): the generator walk up the tree was
+        7% of intake time (py-spy, bench/intake.py); built once per grid (cached on the frozen instance)."""
+        index: dict[str, dict[str, Unit]] = {}
+        for code in self.units:
+            path: dict[str, Unit] = {}
+            for unit in self.ancestors(code):
+                path.setdefault(unit.level, unit)
+            index[code] = path
+        return index
 
     def units_at(self, level_id: str) -> tuple[Unit, ...]:
         return tuple(u for u in self.units.values() if u.level == level_id)

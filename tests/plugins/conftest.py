@@ -50,3 +50,32 @@ def receiver() -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class _EntryPoint:
+    """Stands for an installed distribution's entry point in group ``wangge`` (name → plugin object)."""
+
+    def __init__(self, name: str, plugin: object) -> None:
+        self.name, self.value, self.dist, self._plugin = name, f"tests:{name}", None, plugin
+
+    def load(self) -> object:
+        return self._plugin
+
+
+@pytest.fixture
+def extension_plugins(monkeypatch):  # type: ignore[no-untyped-def]
+    """The test plugins of fixtures/extension_plugins.py, as if installed: every plugin manager built while
+    the test runs (pack loading, stored snapshots, the portal) finds them through the entry points."""
+    import importlib.util
+    from pathlib import Path
+
+    from wangge.core import hooks
+
+    path = Path(__file__).with_name("fixtures") / "extension_plugins.py"
+    spec = importlib.util.spec_from_file_location("wangge_test_extension_plugins", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    real = hooks.installed_entry_points
+    fakes = [_EntryPoint(name, plugin) for name, plugin in module.PLUGINS.items()]
+    monkeypatch.setattr(hooks, "installed_entry_points", lambda: sorted([*real(), *fakes], key=lambda ep: ep.name))
+    return module

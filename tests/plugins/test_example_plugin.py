@@ -86,3 +86,23 @@ def test_its_expression_function_and_sender_work(installed, database, receiver):
     assert report.sent == 1 and [m.status for m in messages(database, "t")] == [SENT]
     assert [r.path for r in receiver.requests] == ["/sms", "/sms"]
     assert "【彭李街道】突发事件" in receiver.requests[0].body.decode()
+
+
+def test_a_pack_enabling_it_uses_its_function_in_form_rules(installed, tmp_path):
+    from wangge.core.pack.loader import PackLoader
+    from wangge.core.pack.problems import PackError
+
+    text = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    block = text.split("```yaml title=pack-enabling-extensions.yaml\n", 1)[1].split("```", 1)[0]
+    head = ('pack: {id: cn.test.pengli_sms, name: 短信测试, region: "371602008", version: 1.0.0,\n'
+            '       extends: {id: cn.sd.binzhou.pengli, version: ">=1.0,<2"}}\n')
+    (tmp_path / "pack.yaml").write_text(head + block, encoding="utf-8")
+    pack = PackLoader((ROOT / "examples" / "counties",)).load(tmp_path)
+    rule = pack.forms["zoufang"].field("note").relevant
+    assert rule.expr.test({"grid_unit": "37160200800301"}) and not rule.expr.test({"grid_unit": "37160200800101"})
+    assert "371602008" in rule.js                                  # the plugin's JavaScript, for the browser
+    (tmp_path / "pack.yaml").write_text(head + block.replace("id: pengli_sms", "id: pengli_sms\n    enabled: false"),
+                                        encoding="utf-8")
+    with pytest.raises(PackError) as err:
+        PackLoader((ROOT / "examples" / "counties",)).load(tmp_path)
+    assert "pengli_community" in str(err.value)

@@ -15,7 +15,7 @@ from itertools import pairwise
 from types import MappingProxyType
 from typing import Any
 
-from ...expr import ExprError, Expression, compile_expression
+from ...expr import ExprError, Expression
 from ..context import Context, did_you_mean, entries
 from ..model import Grid
 
@@ -30,6 +30,12 @@ SUBJECTS = ("person", "household", "unit", "event")
 _CHOICE_VAR = "choice"
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def _plugin_hint(ext: Any) -> str:
+    enabled = ", ".join(ext.enabled) if ext is not None and ext.enabled else "无"
+    return (f";若由插件提供,请确认插件已安装,并在规则包 plugins: 中启用(已启用: {enabled})"
+            " — the plugin providing it may not be installed or enabled")
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,15 @@ class FormField:
     accept: str = ""
     key: bool = False
     ref: str | None = None  # the registry field it uses
+    #: a field type of an enabled plugin (``wangge.core.hooks.FieldType``) when ``type`` is not built in
+    plugin_type: Any = field(default=None, compare=False, repr=False)
+    #: named validators of enabled plugins: (``wangge.core.hooks.Validator``, params) in the order written
+    validators: tuple[tuple[Any, Mapping[str, Any]], ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def widget(self) -> str:
+        """The input the page shows: the type itself, or the built-in widget of a plugin's type."""
+        return self.plugin_type.widget if self.plugin_type is not None else self.type
 
     @property
     def is_repeat(self) -> bool:
@@ -249,6 +264,12 @@ class _Compiler:
             self.ctx.problem("SCHEMA", path, f'{what} 缺少必填字段 "type" (missing type)',
                              "可用类型: " + ", ".join(FIELD_TYPES))
             return None
+        plugin_type = None
+        if ftype not in FIELD_TYPES:
+            plugin_type = self._plugin_type(ftype, at("type"), what)
+            if plugin_type is None:
+                return None
+        validators = self._validators(raw.get("validators"), at("validators"), what)
         label = raw.get("label") or ""
         if not label and ftype not in ("hidden", "calculate"):
             self.ctx.problem("SCHEMA", path, f'{what} 缺少标签 "label" (missing label)', "写 label: 中文标签")
@@ -291,7 +312,30 @@ class _Compiler:
             choice_filter=exprs.get("choice_filter"), levels=levels, fields=children,
             min_count=int(raw.get("min_count", 0)), max_count=raw.get("max_count"),
             max_length=raw.get("max_length"), accept=raw.get("accept", ""), key=bool(raw.get("key", False)),
-            ref=raw.get("ref"))
+            ref=raw.get("ref"), plugin_type=plugin_type, validators=validators)
+
+    def _plugin_type(self, ftype: Any, path: tuple, what: str) -> Any:
+        ext = self.ctx.extensions
+        found = ext.field_types.get(ftype) if ext is not None else None
+        if found is None:
+            offered = list(FIELD_TYPES) + (list(ext.field_types) if ext is not None else [])
+            self.ctx.problem("UNKNOWN_TYPE", path, f'{what} 的类型 "{ftype}" 不存在 (unknown field type)',
+                             did_you_mean(str(ftype), offered) + _plugin_hint(ext))
+        return found
+
+    def _validators(self, raw: Any, path: tuple, what: str) -> tuple[tuple[Any, Mapping[str, Any]], ...]:
+        ext = self.ctx.extensions
+        out = []
+        for i, item in enumerate(raw or ()):
+            name = item.get("id") if isinstance(item, dict) else item
+            params = MappingProxyType({k: v for k, v in item.items() if k != "id"}) if isinstance(item, dict) else _EMPTY
+            found = ext.validators.get(name) if ext is not None else None
+            if found is None:
+                self.ctx.problem("UNKNOWN_VALIDATOR", (*path, i), f'{what} 引用了不存在的校验器 "{name}" (unknown validator)',
+                                 did_you_mean(str(name), list(ext.validators) if ext is not None else []) + _plugin_hint(ext))
+                continue
+            out.append((found, params))
+        return tuple(out)
 
     def _field_choices(self, raw: dict, at: Any, lists: dict, what: str, path: tuple
                        ) -> tuple[tuple[Choice, ...], str]:
@@ -353,10 +397,12 @@ class _Compiler:
     def _rule(self, source: Any, path: tuple, scope: dict | None, choice_filter: bool) -> Rule | None:
         source = str(source)
         try:
-            expr = compile_expression(source)
+            expr = self.ctx.expression(source)
+            # Form rules also run in the browser: a plugin function without a JavaScript implementation is
+            # refused here (and only here — routing, workflow and scoring evaluate on the server).
             js = expr.to_js()
         except ExprError as exc:
-            self.ctx.problem("BAD_EXPRESSION", path, f"表达式错误: {exc}", f"表达式: {source}")
+            self.ctx.problem("BAD_EXPRESSION", path, f"表达式错误: {exc}", f"表达式: {source}{self.ctx.plugin_hint(exc)}")
             return None
         if scope is not None:
             for var in sorted(expr.variables):

@@ -6,6 +6,7 @@ Anything else is refused at load with BAD_EXPRESSION and the column, never evalu
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ...expr import ExprError, Expression, compile_expression
@@ -75,9 +76,9 @@ def sql_problem(node: Node) -> tuple[int, str] | None:
 def compile_where(source: Any, path: tuple, ctx: Context) -> Expression | None:
     """Compile a ``where:`` and check it translates to SQL; BAD_EXPRESSION with the column otherwise."""
     try:
-        expr = compile_expression(str(source))
+        expr = ctx.expression(str(source))
     except ExprError as exc:
-        ctx.problem("BAD_EXPRESSION", path, f"过滤表达式错误: {exc}", f"表达式: {source}")
+        ctx.problem("BAD_EXPRESSION", path, f"过滤表达式错误: {exc}", f"表达式: {source}{ctx.plugin_hint(exc)}")
         return None
     problem = sql_problem(expr.tree)
     if problem is not None:
@@ -96,23 +97,45 @@ def fact_count(raw: dict, path: tuple, ctx: Context) -> FactCount:
     return FactCount(fact, compile_where(where, (*path, "where"), ctx), str(where), count)
 
 
-def compile_indicators(raw: Any, ctx: Context) -> dict[str, Indicator]:
+def compile_indicators(raw: Any, ctx: Context, extra: Mapping[str, Any] | None = None) -> dict[str, Indicator]:
+    """The pack's ``indicators:``, then those contributed by the plugins it enables (``extra``:
+    ``wangge.core.hooks.ExtraIndicator`` by id) — compiled by the same rules, so computed the same way.
+    A declared indicator with the same id as a plugin's wins: the county overrides."""
     indicators: dict[str, Indicator] = {}
     seen: dict = {}
     for i, entry in entries(raw):
         path = ("indicators", i)
         if not ctx.unique(seen, entry["id"], path, "指标"):
             continue
-        what = f'指标 "{entry["id"]}"'
-        name = ctx.require(entry, "name", path, what)
-        unit = entry.get("unit", "percent")
-        numerator = ctx.require(entry, "numerator", path, what)
-        # A count (上报数, 回访数) has no denominator; a rate must have one.
-        denominator = entry.get("denominator") if unit == "count" else ctx.require(entry, "denominator", path, what)
-        if numerator is None or (denominator is None and unit != "count"):
+        _indicator(entry, path, ctx, indicators)
+    for ind_id, extra_indicator in (extra or {}).items():
+        if ind_id in indicators:
             continue
-        indicators[entry["id"]] = Indicator(
-            entry["id"], name or entry["id"], fact_count(numerator, (*path, "numerator"), ctx),
-            fact_count(denominator, (*path, "denominator"), ctx) if denominator else None, unit,
-            entry.get("name_en", ""), str(entry.get("description", "")))
+        try:
+            entry = extra_indicator.as_entry()
+        except Exception as exc:  # noqa: BLE001 — a plugin's broken declaration is a pack problem, not a crash
+            ctx.problem("SCHEMA", ("plugins",), f'插件提供的指标 "{ind_id}" 无效: {exc}', "")
+            continue
+        _indicator(entry, ("plugins",), ctx, indicators, f'插件提供的指标 "{ind_id}"')
     return indicators
+
+
+def _indicator(entry: dict, path: tuple, ctx: Context, indicators: dict[str, Indicator], what: str = "") -> None:
+    what = what or f'指标 "{entry["id"]}"'
+    name = ctx.require(entry, "name", path, what)
+    unit = entry.get("unit", "percent")
+    numerator = ctx.require(entry, "numerator", path, what)
+    # A count (上报数, 回访数) has no denominator; a rate must have one.
+    denominator = entry.get("denominator") if unit == "count" else ctx.require(entry, "denominator", path, what)
+    if numerator is None or (denominator is None and unit != "count"):
+        return
+    if path[0] == "plugins":
+        for part in (numerator, denominator):
+            fact = part.get("fact") if isinstance(part, Mapping) else None
+            if part is not None and fact not in FACTS:
+                ctx.problem("SCHEMA", path, f'{what} 引用了未知的事实 "{fact}"', "可用: " + ", ".join(FACTS))
+                return
+    indicators[entry["id"]] = Indicator(
+        entry["id"], name or entry["id"], fact_count(numerator, (*path, "numerator"), ctx),
+        fact_count(denominator, (*path, "denominator"), ctx) if denominator else None, unit,
+        entry.get("name_en", ""), str(entry.get("description", "")))

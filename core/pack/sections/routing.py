@@ -288,9 +288,10 @@ class _Compiler:
             self.ctx.problem("SCHEMA", path, "when: 应为表达式文本或 {字段: 条件} 映射", "例如 when: {urgency: emergency}")
             return Condition("false", (compile_expression("false"),))
         try:
-            expression = compile_expression(source)
+            expression = self.ctx.expression(source)
         except ExprError as exc:
-            self.ctx.problem("BAD_EXPRESSION", path, f"条件表达式错误: {exc}", f"表达式: {source}")
+            self.ctx.problem("BAD_EXPRESSION", path, f"条件表达式错误: {exc}",
+                             f"表达式: {source}{self.ctx.plugin_hint(exc)}")
             return Condition(source, (compile_expression("false"),))
         self._check_literals(expression.tree, path)
         self._check_route_vars(expression, path)

@@ -237,15 +237,15 @@ def _strict_limit(value: Any, ctx: Context, path: tuple) -> TimeLimit | None:
 def _expression(source: Any, ctx: Context, path: tuple, what: str) -> Any:
     if not source:
         return None
-    from ...expr import ExprError, compile_expression  # noqa: PLC0415  (expr is a sibling package)
+    from ...expr import ExprError  # noqa: PLC0415  (expr is a sibling package)
 
     try:
-        return compile_expression(str(source))
+        return ctx.expression(str(source))
     except ExprError as exc:
         column = getattr(exc, "column", None)
         where = f"第 {column} 列: " if column else ""
         ctx.problem("BAD_EXPRESSION", path, f"{what}表达式错误: {where}{getattr(exc, 'message', exc)}",
-                    f"表达式: {source}")
+                    f"表达式: {source}{ctx.plugin_hint(exc)}")
         return None
 
 
