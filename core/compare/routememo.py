@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..routing import Router, RoutingError
-from ..routing.router import _Building, _rank
+from ..routing.router import _Building
 from ..timelimit import TimeLimit
 from .keys import LocalEvent, key_function
 
@@ -108,18 +108,7 @@ class MemoRouter:
             rules = [table.rules[i] for i in hits]
             if (table.hit == "unique" and len(rules) > 1) or (table.hit == "any" and len({r.then for r in rules}) > 1):
                 return self._decide(ev, class_limit)
-            if table.hit == "priority":
-                rules = [max(rules, key=lambda r: (_rank(table, r), -table.rules.index(r)))]
-            if table.hit == "collect":
-                for rule in rules:
-                    router._apply(b, rule.then, table.id, None, None, collect=True)
-                pri = [r.then.priority for r in rules if r.then.priority is not None]
-                if pri:
-                    agg = {"max": max, "min": min, "sum": sum}.get(table.aggregate, max)(pri)
-                    b.priority = b.priority + agg if table.aggregate == "sum" else (
-                        max(b.priority, agg) if table.aggregate == "max" else min(b.priority, agg))
-                continue
-            router._apply(b, rules[0].then, table.id, None, None)
+            router.apply_hits(b, table, rules, None, traced=False)
         limit = b.time_limit
         if limit is None and not class_limit:
             limit = self.class_limit(ev.event_class, ev.unit)

@@ -50,7 +50,9 @@ class _Building:
 
 
 class Router:
-    """Immutable after construction; safe to share between threads (decide() keeps its state local)."""
+    """A pack's compiled routing. Its rules never change after construction; the only state it keeps is a
+    bounded memo of deadlines, a pure function of its key, so threads sharing a Router at worst compute a
+    deadline twice. decide() keeps everything else local."""
 
     def __init__(self, pack: Pack, routing: Routing | None = None) -> None:
         self.pack = pack
@@ -148,18 +150,24 @@ class Router:
             ids = tuple(r.id for r in rules)
             raise RoutingError(table.id, ids, f'决策表 "{table.id}" 为 ANY,但命中的规则 {", ".join(ids)} 输出不同 '
                                               f'(ANY hit policy: matching rules disagree)')
+        self.apply_hits(b, table, rules, env)
+
+    def apply_hits(self, b: _Building, table: Any, rules: list[RoutingRule], env: Mapping[str, Any] | None,
+                   traced: bool = True) -> None:
+        """Apply a table's matched ``rules`` by its hit policy (UNIQUE/ANY already checked). ``traced=False``
+        leaves the rule out of the trace text (the comparison's memoised replay needs no trace)."""
         if table.hit == "priority":
             rules = [max(rules, key=lambda r: (_rank(table, r), -table.rules.index(r)))]
         if table.hit == "collect":
             for rule in rules:
-                self._apply(b, rule.then, table.id, rule, env, collect=True)
+                self._apply(b, rule.then, table.id, rule if traced else None, env, collect=True)
             pri = [r.then.priority for r in rules if r.then.priority is not None]
             if pri:
                 agg = {"max": max, "min": min, "sum": sum}.get(table.aggregate, max)(pri)
                 b.priority = b.priority + agg if table.aggregate == "sum" else (
                     max(b.priority, agg) if table.aggregate == "max" else min(b.priority, agg))
             return
-        self._apply(b, rules[0].then, table.id, rules[0], env)
+        self._apply(b, rules[0].then, table.id, rules[0] if traced else None, env)
 
     def _apply(self, b: _Building, then: Outcome, table: str, rule: RoutingRule | None,
                env: Mapping[str, Any] | None, collect: bool = False) -> None:
