@@ -9,8 +9,13 @@ from typing import Any
 
 from sqlalchemy import and_, select
 from starlette.datastructures import FormData
-
-from wangge.core.scoring import FACT_NAMES, Appeal, AppealError, file_appeal, withdraw_appeal
+from wangge.core.scoring import (
+    FACT_NAMES,
+    Appeal,
+    AppealError,
+    file_appeal,
+    withdraw_appeal,
+)
 from wangge.core.store import Database
 from wangge.core.store.tables import appeals as appeals_table
 from wangge.core.store.tables import audit_log

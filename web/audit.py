@@ -6,7 +6,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Connection, select
-
 from wangge.core.store import Database
 from wangge.core.store.tables import audit_log
 

@@ -20,7 +20,6 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from sqlalchemy import select, update
-
 from wangge.core.pack.model import Pack
 from wangge.core.store import Database
 from wangge.core.store.tables import users

@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 import click
-
 from wangge.core.pack.problems import PackError
 from wangge.core.store.db import DEFAULT_URL
 

@@ -14,6 +14,7 @@ from typing import Mapping
 
 from wangge.core.pack.loader import PackLoader
 from wangge.core.pack.model import Pack
+from wangge.core.routing import Router
 from wangge.core.store import Database, open_database
 
 from .packs import PackRegistry
@@ -48,6 +49,11 @@ class Deployment:
 
     def county(self, slug: str) -> County | None:
         return self.counties.get(slug)
+
+    def router(self, slug: str) -> Router:
+        """The compiled router of the county's pack in force."""
+        assert self.registry is not None
+        return self.registry.router(slug)
 
     def pack(self, slug: str) -> Pack:
         """The county's pack in force now (the newest published version)."""

@@ -1,27 +1,8 @@
-"""The portal's one door to the engine parts built beside it (routing, workflow and cases, scoring).
-
-Each is imported here and nowhere else in ``web``, so when a part is missing the portal still serves every
-page and says plainly what is not available, instead of failing at import time.
-"""
+"""Engine objects (routing decisions, scoring schemes, dataclasses) as plain data for the portal's templates."""
 from __future__ import annotations
 
 import dataclasses
 from typing import Any, Mapping
-
-from wangge.core.pack.model import Pack
-
-
-def router(pack: Pack) -> tuple[Any | None, str | None]:
-    """``(Router, None)``, or ``(None, note)`` when the routing engine is not installed."""
-    try:
-        from wangge.core.routing import Router  # noqa: PLC0415  (optional engine part)
-    except ImportError:
-        return None, "流转引擎 (core/routing) 尚未安装:只校验事件,不显示去向 (routing engine not installed)"
-    return Router.from_pack(pack), None
-
-
-def decide(router_: Any, event: Any) -> Any:
-    return router_.decide(event)
 
 
 def plain(value: Any) -> Any:

@@ -6,7 +6,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from jinja2 import Environment
-
 from wangge.core.events import CHINA, URGENCY_NAMES
 
 

@@ -10,7 +10,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from wangge.core.pack.model import Pack
-from wangge.core.scoring import IndicatorValue, Period, compute_indicators, current_period, parse_period
+from wangge.core.scoring import (
+    IndicatorValue,
+    Period,
+    compute_indicators,
+    current_period,
+    parse_period,
+)
 from wangge.core.store import Database
 from wangge.core.workcal import SHANGHAI
 

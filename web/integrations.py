@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
-
 from urllib.parse import quote
 
 from sqlalchemy import or_, select
@@ -16,21 +15,21 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
-
 from wangge.core.cases import PackCache
-from wangge.core.cases.service import _case  # the row → Case mapping, shared so both read cases alike
+from wangge.core.cases.service import (
+    _case,  # the row → Case mapping, shared so both read cases alike
+)
 from wangge.core.pack.model import Pack
 from wangge.core.store import Database
 from wangge.core.store.tables import cases
 from wangge.core.workflow import Actor as WorkflowActor
 from wangge.core.workflow import WorkflowError, allowed_actions
-
 from wangge.forms.app import FormsConfig
 from wangge.forms.app import forms_routes as forms_engine_routes
 
 from .auth import CSRF_FIELD, Actor, csrf_ok, csrf_token, in_scope, scope_units
-from .views.common import SESSION_USERS
 from .deployment import Deployment
+from .views.common import SESSION_USERS
 
 
 def workflow_actor(actor: Actor) -> WorkflowActor:

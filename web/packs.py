@@ -21,13 +21,13 @@ from typing import Any, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-
 from wangge.core.cases import versions as stored
 from wangge.core.events import EventError, parse_event
 from wangge.core.pack.loader import PackLoader
 from wangge.core.pack.model import Pack
 from wangge.core.pack.problems import PackError, Problem
 from wangge.core.pack.source import pack_files
+from wangge.core.routing import Router, RoutingError
 from wangge.core.store import Database
 from wangge.core.store.tables import pack_versions
 
@@ -95,6 +95,7 @@ class PackRegistry:
         self._packs: dict[tuple[str, str], Pack] = {}
         self._current: dict[str, tuple[str, Pack]] = {}
         self._checked: dict[str, tuple[float, Pack]] = {}
+        self._routers: dict[str, tuple[Pack, Router]] = {}
 
     # -- reading
     def record_initial(self, slug: str) -> str | None:
@@ -154,6 +155,15 @@ class PackRegistry:
         pack = self._newest(slug)
         self._checked[slug] = (now, pack)
         return pack
+
+    def router(self, slug: str) -> Router:
+        """The compiled router of the county's pack in force, built once per pack version (compiling a
+        routing section indexes every rule: far too much work to repeat for each report)."""
+        pack = self.current(slug)
+        cached = self._routers.get(slug)
+        if cached is None or cached[0] is not pack:
+            cached = self._routers[slug] = (pack, Router.from_pack(pack))
+        return cached[1]
 
     def _newest(self, slug: str) -> Pack:
         with self._db.engine.connect() as conn:
@@ -268,15 +278,13 @@ class DryRunRow:
     raw: str
     event: Any = None
     errors: Mapping[str, str] | None = None
-    decision: Any = None          # a routing Decision (or None when the router is not available)
+    decision: Any = None          # the routing Decision
     decision_view: Mapping[str, Any] | None = None
 
 
-def dry_run(pack: Pack, text: str, limit: int = 500) -> tuple[list[DryRunRow], str | None]:
-    """Parse JSONL events and route each through ``pack`` without storing anything.
-
-    Returns the rows and, when the routing engine is not installed, a note saying so."""
-    router, note = engine.router(pack)
+def dry_run(pack: Pack, text: str, limit: int = 500) -> list[DryRunRow]:
+    """Parse JSONL events and route each through ``pack`` (a draft) without storing anything."""
+    router = Router.from_pack(pack)
     rows: list[DryRunRow] = []
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -294,6 +302,10 @@ def dry_run(pack: Pack, text: str, limit: int = 500) -> tuple[list[DryRunRow], s
         except EventError as exc:
             rows.append(DryRunRow(n, line, errors=exc.errors))
             continue
-        decision = engine.decide(router, event) if router is not None else None
+        try:
+            decision = router.decide(event)
+        except RoutingError as exc:  # a UNIQUE/ANY table the draft breaks: show it, as wangge route does
+            rows.append(DryRunRow(n, line, event, errors={"$": exc.message}))
+            continue
         rows.append(DryRunRow(n, line, event, None, decision, engine.decision_view(decision)))
-    return rows, note
+    return rows

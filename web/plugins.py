@@ -259,7 +259,6 @@ def intake_routes(deployment: Deployment, plugins: Mapping[str, CountyPlugins], 
 
 def _case_by_external_id(database: Any, tenant: str, external_id: str) -> str | None:
     from sqlalchemy import select  # noqa: PLC0415
-
     from wangge.core.store.tables import cases  # noqa: PLC0415
 
     with database.engine.connect() as conn:

@@ -13,10 +13,18 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import and_, select
-
 from wangge.core.pack.model import Pack
 from wangge.core.pack.sections.scoring import Scheme
-from wangge.core.scoring import Appeal, Flag, Period, Score, definition, find_flags, granted_appeals, score
+from wangge.core.scoring import (
+    Appeal,
+    Flag,
+    Period,
+    Score,
+    definition,
+    find_flags,
+    granted_appeals,
+    score,
+)
 from wangge.core.store import Database
 from wangge.core.store.tables import cases
 

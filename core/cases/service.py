@@ -10,7 +10,6 @@ import operator
 import os
 import re
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType, SimpleNamespace

@@ -88,18 +88,17 @@ def app_of(deployment: Deployment):  # type: ignore[no-untyped-def]
 
 def street_class(pack) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     """An event class the pack routes straight to the street 指挥中心 for dispatch (state ``registered``, a
-    department as lead): ``(class id, lead department)``. Skips when the routing engine is not installed."""
+    department as lead): ``(class id, lead department)``."""
     from wangge.core.events import parse_event
+    from wangge.core.routing import Router
     from wangge.web import engine
 
-    router, note = engine.router(pack)
-    if router is None:
-        pytest.skip(note or "no routing engine")
+    router = Router.from_pack(pack)
     grid = next(u for u in pack.grid.units.values() if u.level == pack.grid.levels[-1].id)
     for cls in pack.events.subclasses():
         event = parse_event({"id": "probe", "class": cls.id, "channel": next(iter(pack.channels)), "unit": grid.code,
                              "reported_at": "2026-03-02T09:30:00+08:00"}, pack)
-        decision = engine.plain(engine.decide(router, event))
+        decision = engine.plain(router.decide(event))
         if decision.get("state") == "registered" and decision.get("lead") in pack.departments:
             return cls.id, decision["lead"]
     pytest.skip("the pack routes no class straight to the street for dispatch")

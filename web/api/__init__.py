@@ -19,7 +19,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
-
 from wangge.web.deployment import Deployment
 
 from . import cases, events, forms, indicators, open311, pack_info

@@ -18,7 +18,6 @@ from datetime import datetime, timezone
 from typing import Iterable
 
 from sqlalchemy import select, update
-
 from wangge.core.store import Database
 from wangge.core.store.tables import api_tokens
 

@@ -8,11 +8,10 @@ from sqlalchemy import and_, func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-
 from wangge.core.pack.model import Pack
 from wangge.core.store.tables import cases, transitions
 
-from . import schemas
+from . import schemas, workflow_port
 from .auth import Principal, denied_unit
 from .context import ApiContext, int_param, json_body
 from .errors import ApiError, invalid, not_found
@@ -20,7 +19,6 @@ from .handlers import UnicodeJSON, api, subtree
 from .intake import in_subtree
 from .spec import ERROR_SCHEMA, Endpoint, Param
 from .timefmt import CHINA, iso, to_store
-from . import workflow_port
 
 READ, WRITE = "cases:read", "cases:write"
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import sys
 
 import click
-
 from wangge.core.store.db import DEFAULT_URL
 
 from .auth import SCOPES, UNIT_PREFIX

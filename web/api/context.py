@@ -2,18 +2,18 @@
 :func:`wangge.web.api.api_routes`; nothing here is module-global, so two apps never share state."""
 from __future__ import annotations
 
-import orjson
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-
 from wangge.web.deployment import County, Deployment
 
 from .auth import Principal, TokenStore, bearer, resolved
 from .errors import ApiError, bad_json, not_found
 from .intake import CountyIntake, GroupWriter
+from .ports import EngineRouter
 
 
 @dataclass
@@ -34,11 +34,12 @@ class ApiContext:
         return self.deployment.pack(slug)
 
     def intake(self, slug: str) -> CountyIntake:
-        """Intake for the county's current pack; its router is compiled once per pack version."""
+        """Intake for the county's current pack, with the deployment's router for it (compiled once per
+        pack version and shared with the portal's pages)."""
         pack = self.pack(slug)
         cached = self.intakes.get(slug)
         if cached is None or cached.pack is not pack:
-            cached = self.intakes[slug] = CountyIntake.for_pack(slug, pack)
+            cached = self.intakes[slug] = CountyIntake(slug, pack, EngineRouter(self.deployment.router(slug)))
         return cached
 
     @property

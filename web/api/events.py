@@ -4,14 +4,13 @@ from __future__ import annotations
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-
-from . import schemas
-from .context import ApiContext, json_body
-from .handlers import api
 from wangge.core.cases.versions import VersionConflict
 from wangge.core.workflow import Actor
 
+from . import schemas
+from .context import ApiContext, json_body
 from .errors import ApiError
+from .handlers import api
 from .intake import intake
 from .spec import ERROR_SCHEMA, Endpoint
 

@@ -7,7 +7,6 @@ from typing import Any, Mapping
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-
 from wangge.core.pack.model import Pack
 from wangge.core.pack.sections.forms import Form, FormField
 from wangge.forms.store import SubmissionStore

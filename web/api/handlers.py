@@ -6,7 +6,6 @@ from typing import Any, Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-
 from wangge.core.pack.model import Pack
 
 from .errors import ApiError, error_response

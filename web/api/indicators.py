@@ -6,12 +6,15 @@ step when it happened, 应结案 / 按期结案 by the handle deadline), and eac
 """
 from __future__ import annotations
 
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-
-from wangge.core.scoring import PeriodError, compute_indicators, current_period, parse_period
+from wangge.core.scoring import (
+    PeriodError,
+    compute_indicators,
+    current_period,
+    parse_period,
+)
 
 from . import schemas
 from .auth import denied_unit

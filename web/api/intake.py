@@ -33,8 +33,12 @@ from typing import Any, Mapping
 
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
-
-from wangge.core.cases.service import NewCase, new_case_rows, time_ordered_id, write_new_cases
+from wangge.core.cases.service import (
+    NewCase,
+    new_case_rows,
+    time_ordered_id,
+    write_new_cases,
+)
 from wangge.core.cases.versions import publish
 from wangge.core.events import Event, EventError, parse_event
 from wangge.core.pack.model import Pack
@@ -45,7 +49,8 @@ from wangge.core.workflow import Actor
 from .auth import Principal, denied_unit
 from .errors import ApiError, invalid
 from .ports import RouterPort, router_port
-from .timefmt import iso, now as clock
+from .timefmt import iso
+from .timefmt import now as clock
 
 OPEN_ACTION = "open"           # the cases service's name for the first history row
 RESULT_COLUMNS = (cases.c.id, cases.c.state, cases.c.level, cases.c.handler_unit, cases.c.lead, cases.c.due_at,

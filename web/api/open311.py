@@ -24,7 +24,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
-
 from wangge.core.pack.model import Pack
 from wangge.core.pack.sections.forms import Form, FormField
 from wangge.core.store.tables import cases
@@ -39,7 +38,8 @@ from .forms import raw_input
 from .handlers import UnicodeJSON, subtree
 from .intake import in_subtree
 from .spec import Endpoint, Param
-from .timefmt import CHINA, iso, now as clock
+from .timefmt import CHINA, iso
+from .timefmt import now as clock
 
 DATATYPES = {"integer": "number", "decimal": "number", "date": "datetime", "datetime": "datetime",
              "textarea": "text", "select_one": "singlevaluelist", "yes_no": "singlevaluelist",

@@ -5,7 +5,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-
 from wangge.core.pack.model import Pack
 
 from . import schemas

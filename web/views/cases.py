@@ -7,9 +7,16 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-
-from wangge.core.cases import CaseNotFound, ConcurrentUpdate, PackCache, act as case_act, get_case, open_case
+from wangge.core.cases import (
+    CaseNotFound,
+    ConcurrentUpdate,
+    PackCache,
+    get_case,
+    open_case,
+)
+from wangge.core.cases import act as case_act
 from wangge.core.events import CHINA, URGENCIES, EventError, parse_event
+from wangge.core.routing import RoutingError
 from wangge.core.workflow import WorkflowError, allowed_actions
 
 from .. import appeals, engine
@@ -123,25 +130,17 @@ async def report(request: Request) -> Response:
     if errors or event is None:
         ctx["errors"] = errors
         return render(request, "report.html", status_code=400, **ctx)
-    router, _note = engine.router(p.pack)
-    decision = engine.decide(router, event) if router is not None else _stay_here(p, event)
+    try:
+        decision = p.deployment.router(p.slug).decide(event)
+    except RoutingError as exc:
+        ctx["errors"] = {"$": exc.message}
+        return render(request, "report.html", status_code=409, **ctx)
     try:
         case = open_case(p.db, p.slug, p.pack, event, decision, workflow_actor(actor), observe=request.app.state.observe)
     except WorkflowError as exc:
         ctx["errors"] = {"$": exc.message}
         return render(request, "report.html", status_code=409, **ctx)
     return RedirectResponse(p.url(f"cases/{case.id}?new=1"), status_code=303)
-
-
-def _stay_here(p: Page, event: Any) -> dict[str, Any]:
-    """Without the routing engine the case stays at the reporting unit, with its class's time limit; the
-    trace says so, so nobody mistakes it for a routing decision."""
-    unit = p.pack.grid.units[event.unit]
-    cls = p.pack.events.classes[event.event_class]
-    limit = cls.time_limit(unit.zone) or (p.pack.events.classes[cls.parent].time_limit(unit.zone) if cls.parent else None)
-    return {"engine": "portal-fallback", "unit": unit.code, "level": unit.level, "lead": None, "assist": [],
-            "time_limit": str(limit) if limit else None,
-            "trace": [f"流转引擎未安装 (no routing engine): 留在上报单元 {unit.name}"]}
 
 
 # ---------------------------------------------------------------- the case page

@@ -9,7 +9,6 @@ from jinja2 import Environment
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-
 from wangge.core.pack.model import Pack
 
 from ..auth import Actor, actor_for, csrf_token, get_user

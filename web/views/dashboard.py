@@ -7,7 +7,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-
 from wangge.core.scoring import PeriodError
 
 from .. import indicators as ind

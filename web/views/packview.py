@@ -115,12 +115,12 @@ async def dry_run_page(request: Request) -> Response:
         else:
             events_text = (events_text + "\n" + (text or "")).strip()
     draft = registry.draft(p.slug, replace) if not errors else None
-    result = note = None
+    result = None
     if draft is not None and draft.pack is not None and events_text.strip():
-        result, note = dry_run(draft.pack, events_text)
+        result = dry_run(draft.pack, events_text)
     current = p.pack
     return render(request, "dryrun.html", p=p, tabs=TABS, tab="dryrun", files=files, draft=draft, errors=errors,
-                  result=result, note=note, events_text=events_text, paste_name=paste_name, paste_text=paste_text,
+                  result=result, events_text=events_text, paste_name=paste_name, paste_text=paste_text,
                   replaced=sorted(replace), current=current,
                   status_code=400 if errors or (draft is not None and draft.pack is None) else 200)
 

@@ -6,7 +6,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-
 from wangge.core.scoring import AppealError, PeriodError, current_period, parse_period
 
 from .. import appeals, indicators, scores

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ...expr import ExprError, Expression, compile_expression
+from ...expr import ExprError, Expression
 from ...expr.nodes import (
     COMPARISONS,
     Binary,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..context import Context, did_you_mean, entries
-from ..model import _empty, frozen_map
+from ..model import _empty, frozen_map, plain
 
 #: Decision fields an ``expect:`` may name (a subset is checked; the others are free).
 EXPECTABLE = ("level", "unit", "lead", "assist", "notify", "due", "time_limit", "priority", "state", "rules",
@@ -36,15 +36,6 @@ def compile_scenarios(raw: Any, ctx: Context) -> tuple[Scenario, ...]:
             if key not in EXPECTABLE:
                 ctx.problem("SCHEMA", (*path, "expect", key), f'预期结果中的字段 "{key}" 未知', did_you_mean(str(key), list(EXPECTABLE)))
         event = entry.get("event") or {}
-        scenarios.append(Scenario(entry["id"], str(entry.get("description", "")), frozen_map(_plain(event)),
-                                  frozen_map(_plain(expect)), tuple(_plain(e) for e in entry.get("after") or ())))
+        scenarios.append(Scenario(entry["id"], str(entry.get("description", "")), frozen_map(plain(event)),
+                                  frozen_map(plain(expect)), tuple(plain(e) for e in entry.get("after") or ())))
     return tuple(scenarios)
-
-
-def _plain(value: Any) -> Any:
-    """Plain dicts/lists (the positioned YAML types carry positions the engine does not need)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
