@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 
 from . import filters, plugins
 from . import scores as scores_policy
+from .api import api_routes
 from .csrf import CSRFMiddleware
 from .deployment import Deployment
 from .views import admin, cases, dashboard, packview, public, scores
@@ -66,10 +67,6 @@ def county_routes() -> list[BaseRoute]:
 
 
 def _api_routes(deployment: Deployment, observe: Any) -> list[BaseRoute]:
-    try:
-        from .api import api_routes  # noqa: PLC0415  (built by another package; optional until it lands)
-    except ImportError:
-        return []
     return list(api_routes(deployment, observe=observe))
 
 

@@ -12,12 +12,21 @@ import click
 
 from ..pack.loader import PackLoader
 from ..pack.problems import PackError
+from ..routing import Router
 from ..store import open_database
 from ..store.db import DEFAULT_URL
 from ..workcal import as_shanghai
 from ..workflow import Actor, WorkflowError
 from .escalation import tick as run_tick
-from .service import CaseNotFound, ConcurrentUpdate, act, actions_for, get_case, list_cases, open_case
+from .service import (
+    CaseNotFound,
+    ConcurrentUpdate,
+    act,
+    actions_for,
+    get_case,
+    list_cases,
+    open_case,
+)
 
 DB = click.option("--db", "db_url", default=lambda: os.environ.get("WANGGE_DB", DEFAULT_URL), show_default="sqlite:///wangge.sqlite",
                   help="数据库 URL (SQLite 或 PostgreSQL);也可用环境变量 WANGGE_DB")
@@ -147,16 +156,6 @@ def open_command(pack_path: Path, event_text: str, role: str, unit: str | None, 
 
 
 def _route(pack: Any, event: Any) -> Any:
-    """The router's decision (core.routing) when it is installed; otherwise the event's own unit and class limit."""
-    try:
-        from ..routing import Router  # type: ignore[attr-defined]  # noqa: PLC0415
-    except ImportError:
-        unit = pack.grid.units[event.unit]
-        cls = pack.events.classes[event.event_class]
-        limit = cls.time_limit(unit.zone) or (pack.events.classes[cls.parent].time_limit(unit.zone) if cls.parent else None)
-        return {"event_id": event.id, "level": unit.level, "unit": unit.code, "lead": None, "assist": [],
-                "notify": [], "time_limit": str(limit) if limit else None, "due": None, "priority": 0,
-                "state": None, "trace": ["未安装流转规则引擎 (core.routing):按事发单元和分类时限"]}
     return Router.from_pack(pack).decide(event)
 
 
