@@ -4,9 +4,10 @@ Starlette endpoint that only inserts the JSON body into the same database, in th
     .venv/bin/python bench/intake.py                     # SQLite (WAL) and PostgreSQL, 10 s each, 16 connections
     .venv/bin/python bench/intake.py --db sqlite --duration 5
 
-Each server is one uvicorn worker process (uvloop/httptools when installed: ``pip install -e .[bench]``);
-the load comes from ``wrk`` (apt-get install wrk) in a separate process on 127.0.0.1, posting varied
-events with unique ids. Afterwards the rows are counted: every 2xx answer must have its row
+Each server is one uvicorn worker process started by ``wangge.web.server.run``, as ``wangge serve``
+starts the portal (uvloop/httptools when installed: ``pip install -e .[bench]``); the load comes from
+``wrk`` (apt-get install wrk) in a separate process on 127.0.0.1, posting varied events with unique ids,
+reported one second apart (as a live stream is; the same bodies go to both servers). Afterwards the rows are counted: every 2xx answer must have its row
 (requests still in flight when wrk stops may add up to --connections rows more; none may be missing).
 Target: intake rate ≥ 0.5 × bare rate and intake p99 < 20 ms.
 PostgreSQL: $WANGGE_TEST_PG_URL or postgresql://postgres@127.0.0.1:5432/test, in a fresh schema.
@@ -69,13 +70,15 @@ def intake_app(url: str, pack: str):  # type: ignore[no-untyped-def]
 
     db = open_database(url, upgrade=False)
     county = County(TENANT, PackLoader().load(pack), Path(pack))
-    return api_app(Deployment({TENANT: county}, db, b"bench"))
+    deployment = Deployment({TENANT: county}, db, b"bench")
+    return api_app(deployment), deployment
 
 
 def serve(kind: str, url: str, pack: str, port: int) -> None:
-    import uvicorn
+    """Both servers run as ``wangge serve`` runs the portal (wangge.web.server.run)."""
+    from wangge.web.server import run
 
-    app = bare_app(url) if kind == "bare" else intake_app(url, pack)
+    app, deployment = (bare_app(url), None) if kind == "bare" else intake_app(url, pack)
     extras = {}
     try:
         import uvloop  # noqa: F401
@@ -87,7 +90,7 @@ def serve(kind: str, url: str, pack: str, port: int) -> None:
         extras["http"] = "httptools"
     except ImportError:
         pass
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, **extras)
+    run(app, deployment, host="127.0.0.1", port=port, log_level="warning", access_log=False, **extras)
 
 
 # ---------------------------------------------------------------------------------------- load
@@ -97,6 +100,7 @@ local classes = {%(classes)s}
 local units = {%(units)s}
 local channels = {%(channels)s}
 local counter = 0
+local START = 1772415000   -- 2026-03-02T09:30:00+08:00; events are reported one second apart from there
 tid = 0   -- global: setup() gives each thread its own value via thread:set
 local threads = {}
 function setup(thread)
@@ -116,7 +120,7 @@ function request()
   local ch = channels[((counter * 3) %% #channels) + 1]
   local id = "%(run)s-" .. tid .. "-" .. counter
   local body = '{"id":"' .. id .. '","class":"' .. c .. '","channel":"' .. ch .. '","unit":"' .. u ..
-    '","reported_at":"2026-03-02T09:30:00+08:00","urgency":"normal","people":' .. (counter %% 5) ..
+    '","reported_at":"' .. os.date("!%%Y-%%m-%%dT%%H:%%M:%%SZ", START + counter) .. '","urgency":"normal","people":' .. (counter %% 5) ..
     ',"title":"压测事件 ' .. counter .. '","description":"楼道堆放杂物,影响通行","external_id":"' .. id .. '"}'
   return wrk.format(nil, "/%(tenant)s/api/v1/events", nil, body)
 end

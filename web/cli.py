@@ -36,10 +36,9 @@ def _deployment(packs: tuple[Path, ...], db_url: str, data_dir: Path, secret: st
 def serve(packs: tuple[Path, ...], db_url: str, port: int, host: str, secret: str | None, data_dir: Path,
           https_only: bool) -> None:
     """运行门户 (serve the portal); 不给规则包时服务全部示例县 (every example county)."""
-    import uvicorn  # noqa: PLC0415
-
     from .app import create_app  # noqa: PLC0415
     from .auth import has_admin  # noqa: PLC0415
+    from .server import run  # noqa: PLC0415
 
     deployment = _deployment(packs, db_url, data_dir, secret)
     assert deployment.registry is not None
@@ -56,8 +55,8 @@ def serve(packs: tuple[Path, ...], db_url: str, port: int, host: str, secret: st
         db_arg = "" if db_url == DEFAULT_URL else f" --db {db_url}"
         click.echo(f"创建第一个管理员 (create the first administrator):\n"
                    f"  wangge admin create {missing[0]} 用户名 --role admin{db_arg}")
-    uvicorn.run(create_app(deployment, https_only=https_only), host=host, port=port, log_level="info",
-                proxy_headers=False)
+    run(create_app(deployment, https_only=https_only), deployment, host=host, port=port, log_level="info",
+        proxy_headers=False)
 
 
 def _password(password_stdin: bool) -> str:

@@ -1,0 +1,28 @@
+"""The serving process: readied before the first request (routers compiled, startup objects frozen)."""
+from __future__ import annotations
+
+import gc
+
+from wangge.web.server import ready
+
+
+def test_ready_compiles_every_router_and_freezes_what_is_alive(module_deployment):  # type: ignore[no-untyped-def]
+    registry = module_deployment.registry
+    try:
+        ready(module_deployment)
+        frozen = gc.get_freeze_count()
+        routers = {slug: module_deployment.router(slug) for slug in module_deployment.counties}
+    finally:
+        gc.unfreeze()   # the test process goes on collecting as usual
+    assert frozen > 10_000   # the packs, compiled routers and modules
+    for slug, router in routers.items():
+        assert router is registry.router(slug)          # compiled once, before any request
+        assert router.pack is module_deployment.pack(slug)
+
+
+def test_ready_without_a_deployment_still_freezes():  # type: ignore[no-untyped-def]
+    try:
+        ready(None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
