@@ -19,8 +19,9 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE_COUNTY = ROOT / "examples" / "counties" / "taiyuan-xiaodian"

@@ -6,10 +6,11 @@ same event stream is replayed through different counties' models. See docs/event
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from .pack.model import Pack

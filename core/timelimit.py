@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Mapping
 
 __all__ = ["TimeUnit", "TimeLimit", "TimeLimitError", "parse_time_limit"]
 

@@ -15,11 +15,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import select, update
+
 from wangge.core.pack.model import Pack
 from wangge.core.store import Database
 from wangge.core.store.tables import users

@@ -5,9 +5,10 @@ the result is passed to templates as ``Markup``.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import Any, Sequence
+from typing import Any
 
 from markupsafe import Markup
 

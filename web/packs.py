@@ -14,13 +14,15 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+
 from wangge.core.cases import versions as stored
 from wangge.core.events import EventError, parse_event
 from wangge.core.pack.loader import PackLoader

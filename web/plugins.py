@@ -11,17 +11,18 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any
 
 import pluggy
 from sqlalchemy import Connection
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute
+
 from wangge.core import hooks
 from wangge.core.cases import PackCache
 from wangge.core.cases.escalation import tick
@@ -173,6 +174,7 @@ def intake_routes(deployment: Deployment, plugins: Mapping[str, CountyPlugins], 
     from starlette.requests import Request  # noqa: PLC0415
     from starlette.responses import JSONResponse  # noqa: PLC0415
     from starlette.routing import Route  # noqa: PLC0415
+
     from wangge.core.cases import open_case  # noqa: PLC0415
     from wangge.core.events import EventError, parse_event  # noqa: PLC0415
     from wangge.core.routing import Router  # noqa: PLC0415
@@ -259,6 +261,7 @@ def intake_routes(deployment: Deployment, plugins: Mapping[str, CountyPlugins], 
 
 def _case_by_external_id(database: Any, tenant: str, external_id: str) -> str | None:
     from sqlalchemy import select  # noqa: PLC0415
+
     from wangge.core.store.tables import cases  # noqa: PLC0415
 
     with database.engine.connect() as conn:

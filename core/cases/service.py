@@ -10,10 +10,11 @@ import operator
 import os
 import re
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType, SimpleNamespace
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, Table, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -27,7 +28,6 @@ from ..store.tables import case_facts, cases, deadlines, outbox, transitions
 from ..workcal import as_shanghai
 from ..workflow import Actor, CaseView, Outcome, WorkflowError, allowed_actions, apply
 from .versions import pinned, publish
-
 
 # Called inside the transaction that wrote step ``seq`` of a case: (conn, tenant, case id, seq). Plugins'
 # observers (core/outbox.plugin_observer) use it so what they ask to send is stored with the change.

@@ -1,11 +1,11 @@
 """compile_expression() and the compiled :class:`Expression`."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any
 
 from .errors import ExprError
 from .functions import DEFAULT_FUNCTIONS, FunctionSet

@@ -6,9 +6,9 @@ fused closures because they make up most pack conditions and function calls domi
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time
-from typing import Any, Sequence
+from typing import Any
 
 from . import values as V
 from .functions import DEFAULT_FUNCTIONS, Clock, FunctionSet

@@ -1,8 +1,9 @@
 """What section compilers share: the merged tree (for positions) and the list of problems."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from .problems import Position, Problem
 from .yamlsrc import locate

@@ -8,10 +8,11 @@ only caches the files it has read, for the packs it loads.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from ..hooks import pack_extensions
 from ..workcal import CalendarError, WorkCalendar
@@ -24,7 +25,6 @@ from .schema import schema_problems
 from .sections.duties import compile_departments, compile_duties
 from .sections.events import compile_channels, compile_classification
 from .sections.forms import compile_forms
-from .sections.workflow import compile_escalation, compile_workflow
 from .sections.grid import compile_grid
 from .sections.indicators import compile_indicators
 from .sections.manifest import compile_manifest
@@ -32,6 +32,7 @@ from .sections.plugins import compile_plugins
 from .sections.routing import compile_routing, make_vocabulary
 from .sections.scenarios import compile_scenarios
 from .sections.scoring import compile_scoring
+from .sections.workflow import compile_escalation, compile_workflow
 from .source import PackSource, read_pack
 from .yamlsrc import YDict
 

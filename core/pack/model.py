@@ -1,14 +1,15 @@
 """The compiled pack: immutable objects the engine reads. Built only by :mod:`wangge.core.pack.loader`."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import hashlib
 import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..timelimit import TimeLimit
 from ..workcal import WorkCalendar
@@ -16,10 +17,10 @@ from ..workcal import WorkCalendar
 if TYPE_CHECKING:
     from .sections.forms import Form, FormField
     from .sections.plugins import PluginEntry
-    from .sections.workflow import EscalationRule, Workflow
     from .sections.routing import Routing
     from .sections.scenarios import Scenario
     from .sections.scoring import Scoring
+    from .sections.workflow import EscalationRule, Workflow
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 

@@ -10,8 +10,9 @@ message (error 303), 1,024 sessions per ruleset. ``$ex`` (field exists) also han
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from durable import engine
 

@@ -8,9 +8,10 @@ combines their priorities with its ``aggregate`` (max by default).
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from ..events import Event
 from ..pack.model import Pack

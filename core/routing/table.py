@@ -13,12 +13,13 @@ node's rules with all their tests, so the result is always exact.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from ..expr.expression import Expression
-from ..expr.pyeval import conjunction
 from ..expr.nodes import Binary, ListNode, Literal, Var
+from ..expr.pyeval import conjunction
 from ..pack.sections.routing import RoutingTable, Vocabulary
 
 Test = Callable[[Mapping[str, Any], Any], bool]

@@ -6,8 +6,8 @@ nearest sensible unit is used and the caller notes it in the trace.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from ..pack.model import Grid, Role, Unit
 from ..pack.sections.routing import LevelRef, Target

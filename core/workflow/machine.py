@@ -6,10 +6,11 @@ transaction. Keeping the rules here means a pack's workflow can be tested withou
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from ..pack.model import Pack
 from ..pack.sections.workflow import EscalationRule, Transition, Workflow

@@ -2,9 +2,8 @@
 API mounted in the portal's app (or bare when the portal cannot be built), and token helpers."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from starlette.applications import Starlette

@@ -13,11 +13,12 @@ import hashlib
 import secrets
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Iterable
 
 from sqlalchemy import select, update
+
 from wangge.core.store import Database
 from wangge.core.store.tables import api_tokens
 

@@ -1,13 +1,15 @@
 """GET /cases, GET /cases/{case_id}, POST /cases/{case_id}/actions."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import and_, func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
+
 from wangge.core.pack.model import Pack
 from wangge.core.store.tables import cases, transitions
 

@@ -5,7 +5,8 @@ when specific input fields are wrong, so a client can put each message next to i
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from starlette.responses import JSONResponse
 

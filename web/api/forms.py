@@ -2,11 +2,13 @@
 (``wangge.forms.validate.Validation`` checks, ``wangge.forms.store.SubmissionStore`` stores)."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
+
 from wangge.core.pack.model import Pack
 from wangge.core.pack.sections.forms import Form, FormField
 from wangge.forms.store import SubmissionStore

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
 from wangge.core.pack.model import Pack
 
 from .errors import ApiError, error_response

@@ -28,12 +28,14 @@ import asyncio
 import contextlib
 import threading
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
+
 from wangge.core.cases.service import (
     NewCase,
     new_case_rows,

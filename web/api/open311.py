@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import and_, select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
+
 from wangge.core.pack.model import Pack
 from wangge.core.pack.sections.forms import Form, FormField
 from wangge.core.store.tables import cases

@@ -6,8 +6,9 @@ plain JSON Schema 2020-12 (OpenAPI 3.1's own dialect), so the same dicts also do
 """
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response

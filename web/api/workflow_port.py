@@ -6,7 +6,8 @@ confined to a unit may only act from inside that unit.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from wangge.core.cases.service import ConcurrentUpdate, act
 from wangge.core.cases.versions import VersionConflict

@@ -6,9 +6,10 @@ check PACK`` reports plugins that are not installed and asks each installed one 
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from ..context import Context, entries
 

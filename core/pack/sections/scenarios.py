@@ -5,8 +5,9 @@ bad event shows up as a failing scenario with the same Chinese per-field message
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from ..context import Context, did_you_mean, entries
 from ..model import _empty, frozen_map, plain

@@ -7,9 +7,10 @@ not when a grid worker presses a button.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from ...timelimit import TimeLimit, TimeLimitError, parse_time_limit
 from ..context import Context, did_you_mean, entries
