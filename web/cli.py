@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import date
 from pathlib import Path
 
 import click
@@ -38,7 +39,7 @@ def serve(packs: tuple[Path, ...], db_url: str, port: int, host: str, secret: st
     """运行门户 (serve the portal); 不给规则包时服务全部示例县 (every example county)."""
     from .app import create_app  # noqa: PLC0415
     from .auth import has_admin  # noqa: PLC0415
-    from .server import run  # noqa: PLC0415
+    from .server import calendar_warnings, run  # noqa: PLC0415
 
     deployment = _deployment(packs, db_url, data_dir, secret)
     assert deployment.registry is not None
@@ -50,6 +51,8 @@ def serve(packs: tuple[Path, ...], db_url: str, port: int, host: str, secret: st
             click.echo(f"  注意: {warning}", err=True)
         mark = "" if has_admin(deployment.database, slug) else "  (尚无管理员)"
         click.echo(f"  {base}/{slug}/  {county.pack.manifest.name}{mark}")
+    for warning in calendar_warnings(deployment, date.today()):
+        click.echo(f"  注意: {warning}", err=True)
     missing = [s for s in deployment.counties if not has_admin(deployment.database, s)]
     if missing:
         db_arg = "" if db_url == DEFAULT_URL else f" --db {db_url}"

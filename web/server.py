@@ -5,7 +5,10 @@ Shared by ``wangge serve`` and bench/intake.py, so the benchmark measures the pr
 from __future__ import annotations
 
 import gc
+from datetime import date, timedelta
 from typing import Any
+
+from wangge.core.workcal import CalendarError
 
 from .deployment import Deployment
 
@@ -22,6 +25,23 @@ def ready(deployment: Deployment | None) -> None:
         deployment.router(slug)
     gc.collect()
     gc.freeze()
+
+
+def calendar_warnings(deployment: Deployment, today: date, horizon: int = 60) -> list[str]:
+    """One warning per county whose pack's calendar does not know the year that begins within
+    ``horizon`` days: deadlines reaching into it cannot be computed (see docs/calendar.md)."""
+    ahead = today + timedelta(days=horizon)
+    if ahead.year == today.year:
+        return []
+    warnings = []
+    for slug in deployment.counties:
+        try:
+            deployment.pack(slug).calendar.is_workday(date(ahead.year, 1, 1))
+        except CalendarError:
+            warnings.append(f"{slug}: 工作日历不含 {ahead.year} 年:期限跨入该年时,新案件立案不设期限,"
+                            f"设定期限的操作被拒绝。请在规则包中加入 calendar.years.{ahead.year}"
+                            f"(全部节假日与调休上班日) (the calendar does not know {ahead.year})")
+    return warnings
 
 
 def run(app: Any, deployment: Deployment | None, *, host: str, port: int, **options: Any) -> None:

@@ -25,7 +25,7 @@ from ..pack.sections.workflow import rules_for
 from ..scoring.facts import opening_rows, record_step
 from ..store import Database
 from ..store.tables import case_facts, cases, deadlines, outbox, transitions
-from ..workcal import as_shanghai
+from ..workcal import CalendarError, as_shanghai
 from ..workflow import Actor, CaseView, Outcome, WorkflowError, allowed_actions, apply
 from .versions import pinned, publish
 
@@ -231,7 +231,12 @@ def new_case_rows(tenant: str, pack: Pack, event: Event, decision: dict[str, Any
     cls = pack.events.classes[event.event_class]
     handler = decision.get("unit") if decision.get("unit") in pack.grid.units else event.unit
     level = decision.get("level") or pack.grid.units[handler].level
-    due = _decision_due(pack, decision, as_shanghai(event.reported_at))
+    try:
+        due, unknown = _decision_due(pack, decision, as_shanghai(event.reported_at)), ""
+    except CalendarError as exc:
+        # A year the calendar does not know: the report is still taken (a citizen's event is never refused
+        # for it); the case opens without a deadline and its history says why. Never a guessed deadline.
+        due, unknown = None, f"无法计算办理期限 (no deadline): {exc.message}"
     closed = wf.states[state].kind in ("closed", "terminal")
     case_id = case_id or time_ordered_id()
     case = dict(
@@ -242,13 +247,18 @@ def new_case_rows(tenant: str, pack: Pack, event: Event, decision: dict[str, Any
         reported_at=as_shanghai(event.reported_at), due_at=None if closed else due, closed_at=now if closed else None,
         reported_by=event.reporter or actor.id, event=event.to_json(), decision=decision, seq=1, supervised=False,
         vars={"entered_at": now.isoformat()}, updated_at=now)
+    deadline = None
+    if due is not None and not closed:
+        try:
+            deadline = dict(tenant=tenant, case_id=case_id, kind="handle",
+                            **_deadline_values(pack, "handle", due, state))
+        except CalendarError as exc:   # the deadline stands; only its escalation steps cannot be timed
+            unknown = f"无法安排升级 (escalation not scheduled): {exc.message}"
     # The decision itself is on the case row; the history row names the rules that made it.
     history = dict(
         tenant=tenant, case_id=case_id, seq=1, at=now, actor=actor.id, role=actor.role, action="open",
-        from_state=None, to_state=state, rule=matched_rules(decision), pack_version=pack.version, note="",
+        from_state=None, to_state=state, rule=matched_rules(decision), pack_version=pack.version, note=unknown,
         data={"facts": ["reported", "accepted"]})
-    deadline = (dict(tenant=tenant, case_id=case_id, kind="handle", **_deadline_values(pack, "handle", due, state))
-                if due is not None and not closed else None)
     targets = [f"department:{decision['lead']}"] if decision.get("lead") else []
     targets += [str(t) for t in decision.get("notify") or ()]
     notices = _outbox_rows(tenant, case_id, targets, {"event": "opened", "state": state, "title": event.title}, now)
