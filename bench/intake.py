@@ -7,7 +7,8 @@ Starlette endpoint that only inserts the JSON body into the same database, in th
 Each server is one uvicorn worker process started by ``wangge.web.server.run``, as ``wangge serve``
 starts the portal (uvloop/httptools when installed: ``pip install -e .[bench]``); the load comes from
 ``wrk`` (apt-get install wrk) in a separate process on 127.0.0.1, posting varied events with unique ids,
-reported one second apart (as a live stream is; the same bodies go to both servers). Afterwards the rows are counted: every 2xx answer must have its row
+reported one second apart (as a live stream is; the same bodies go to both servers). Afterwards the
+rows are counted: every 2xx answer must have its row
 (requests still in flight when wrk stops may add up to --connections rows more; none may be missing).
 Target: intake rate ≥ 0.5 × bare rate and intake p99 < 20 ms.
 PostgreSQL: $WANGGE_TEST_PG_URL or postgresql://postgres@127.0.0.1:5432/test, in a fresh schema.

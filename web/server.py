@@ -13,7 +13,7 @@ from wangge.core.workcal import CalendarError
 from .deployment import Deployment
 
 
-def ready(deployment: Deployment | None) -> None:
+def ready(deployment: Deployment | None = None) -> None:
     """Compile each county's router now, then move every object alive (packs, routers, templates,
     modules) out of the garbage collector's view.
 
@@ -21,8 +21,9 @@ def ready(deployment: Deployment | None) -> None:
     collection walked all of them — 68 ms on the 2-core bench machine, paid by whichever request
     triggered it, and the intake p99 (60 ms) was exactly those pauses. Frozen objects are never
     scanned; a pack published later is simply collected as usual."""
-    for slug in deployment.counties if deployment is not None else ():
-        deployment.router(slug)
+    if deployment is not None:
+        for slug in deployment.counties:
+            deployment.router(slug)
     gc.collect()
     gc.freeze()
 

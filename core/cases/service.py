@@ -232,11 +232,11 @@ def new_case_rows(tenant: str, pack: Pack, event: Event, decision: dict[str, Any
     handler = decision.get("unit") if decision.get("unit") in pack.grid.units else event.unit
     level = decision.get("level") or pack.grid.units[handler].level
     try:
-        due, unknown = _decision_due(pack, decision, as_shanghai(event.reported_at)), ""
+        due, note = _decision_due(pack, decision, as_shanghai(event.reported_at)), ""
     except CalendarError as exc:
         # A year the calendar does not know: the report is still taken (a citizen's event is never refused
         # for it); the case opens without a deadline and its history says why. Never a guessed deadline.
-        due, unknown = None, f"无法计算办理期限 (no deadline): {exc.message}"
+        due, note = None, f"无法计算办理期限 (no deadline): {exc.message}"
     closed = wf.states[state].kind in ("closed", "terminal")
     case_id = case_id or time_ordered_id()
     case = dict(
@@ -253,11 +253,11 @@ def new_case_rows(tenant: str, pack: Pack, event: Event, decision: dict[str, Any
             deadline = dict(tenant=tenant, case_id=case_id, kind="handle",
                             **_deadline_values(pack, "handle", due, state))
         except CalendarError as exc:   # the deadline stands; only its escalation steps cannot be timed
-            unknown = f"无法安排升级 (escalation not scheduled): {exc.message}"
+            note = f"无法安排升级 (escalation not scheduled): {exc.message}"
     # The decision itself is on the case row; the history row names the rules that made it.
     history = dict(
         tenant=tenant, case_id=case_id, seq=1, at=now, actor=actor.id, role=actor.role, action="open",
-        from_state=None, to_state=state, rule=matched_rules(decision), pack_version=pack.version, note=unknown,
+        from_state=None, to_state=state, rule=matched_rules(decision), pack_version=pack.version, note=note,
         data={"facts": ["reported", "accepted"]})
     targets = [f"department:{decision['lead']}"] if decision.get("lead") else []
     targets += [str(t) for t in decision.get("notify") or ()]

@@ -23,7 +23,7 @@ def test_ready_compiles_every_router_and_freezes_what_is_alive(module_deployment
 
 def test_ready_without_a_deployment_still_freezes():  # type: ignore[no-untyped-def]
     try:
-        ready(None)
+        ready()
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
