@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -18,35 +19,41 @@ DEFAULT_URL = "sqlite:///wangge.sqlite"
 
 
 # Frames (pages) a committing connection lets the WAL grow to before it checkpoints itself. The
-# :class:`Checkpointer` thread normally checkpoints long before; this is the backstop if it cannot.
+# checkpoint task (:func:`checkpoint_wal`) normally checkpoints long before; this is the backstop if it cannot.
 WAL_BACKSTOP_PAGES = 20_000
+
+# The tables opening a case writes; the ones whose young statistics :func:`analyze_young_tables` renews.
+CASE_TABLES = ("cases", "transitions", "deadlines", "case_facts", "outbox")
+# Rows in ``cases`` from which its statistics describe the table well enough to keep (see analyze_young_tables).
+GROWN_ROWS = 10_000
+# Rows the stats collector must count before a young table is worth analysing.
+YOUNG_ROWS = 200
 
 
 @dataclass
-class Checkpointer:
-    """Checkpoints a SQLite WAL from a thread of its own, a moment after commits, instead of inside them.
+class AfterCommits:
+    """Runs ``task(engine)`` on a thread of its own, a moment (``interval``) after commits, never inside one.
 
-    With SQLite's automatic checkpoint (every 1,000 WAL pages) the committing request copies the WAL into
-    the database and fsyncs both: on intake that was 2.3 ms of every 8th group commit, 54 µs per case out
-    of a 230 µs write, on the event loop (bench/intake.py). SQLite's documentation suggests this instead:
-    a PASSIVE checkpoint in another thread runs beside readers and the writer, mostly in C without the GIL,
-    and one pass every ``interval`` also writes each hot page (index right edges) once rather than per
-    checkpoint. Started by the first commit; stops with :meth:`close` (``Database.dispose``)."""
+    Started by the first commit (a listener on the engine's ``commit`` event); the thread waits while nothing
+    commits. ``task`` returns False when it has nothing more to do, which retires the thread. Stops with
+    :meth:`close` (``Database.dispose``)."""
 
     engine: Engine
-    interval: float = 0.1
+    task: Callable[[Engine], bool]
+    interval: float
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
     _stop: bool = field(default=False, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def committed(self, _conn: Any = None) -> None:
-        """A transaction committed: checkpoint within ``interval`` (cheap; called on every commit)."""
+        """A transaction committed (cheap; called on every commit)."""
         self._wake.set()
         if self._thread is None and not self._stop:
             with self._lock:
                 if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, name="wangge-wal-checkpoint", daemon=True)
+                    self._thread = threading.Thread(target=self._run, name=f"wangge-{self.task.__name__}",
+                                                    daemon=True)
                     self._thread.start()
 
     def _run(self) -> None:
@@ -54,15 +61,12 @@ class Checkpointer:
             self._wake.wait()
             if self._stop:
                 return
-            time.sleep(self.interval)   # let commits accumulate: one pass writes each page once
+            time.sleep(self.interval)   # let commits accumulate: one pass serves all of them
             self._wake.clear()
             try:
-                raw = self.engine.raw_connection()
-                try:
-                    raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                finally:
-                    raw.close()
-            except Exception:  # noqa: BLE001 — a failed pass is retried after the next commit; the backstop remains
+                if not self.task(self.engine):
+                    self._stop = True
+            except Exception:  # noqa: BLE001 — a failed pass is retried after the next commit
                 continue
 
     def close(self) -> None:
@@ -73,19 +77,65 @@ class Checkpointer:
             thread.join(timeout=5)
 
 
+def checkpoint_wal(engine: Engine) -> bool:
+    """SQLite: a PASSIVE checkpoint of the WAL, run by :class:`AfterCommits` every 0.1 s after commits.
+
+    With SQLite's automatic checkpoint (every 1,000 WAL pages) the committing request copies the WAL into
+    the database and fsyncs both: on intake that was 2.3 ms of every 8th group commit, 54 µs per case out
+    of a 230 µs write, on the event loop (bench/intake.py). SQLite's documentation suggests this instead:
+    a PASSIVE checkpoint in another thread runs beside readers and the writer, mostly in C without the GIL,
+    and one pass every interval also writes each hot page (index right edges) once rather than per
+    checkpoint."""
+    raw = engine.raw_connection()
+    try:
+        raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    finally:
+        raw.close()
+    return True
+
+
+KNOWN_ROWS = text("SELECT reltuples FROM pg_class WHERE oid = CAST(:table AS regclass)")
+# Counted, not taken from the stats collector: a backend reports its inserts up to 10 s late once idle.
+LIVE_ROWS = text("SELECT count(*) FROM (SELECT 1 FROM cases LIMIT :cap) AS young")
+
+
+def analyze_young_tables(engine: Engine, *, grown: int = GROWN_ROWS, young: int = YOUNG_ROWS) -> bool:
+    """PostgreSQL: ANALYZE the case tables while they are young and their statistics are stale.
+
+    Why: PostgreSQL plans the foreign-key check of each row written into transitions, deadlines and
+    case_facts once per connection, with the statistics of the moment. Planned while ``cases`` was empty,
+    it looks the case up through ``(tenant, unit_code, reported_at)`` with only ``tenant`` as the key: a
+    scan of the whole county that grows with every case (measured: a 16-case batch went from 8 to 94 ms
+    over the first 10,000 cases). Autovacuum would analyze and replan, but only on its next round (a
+    minute by default) and not at all where it is off. Analysing renews every connection's plans. Returns
+    False (retire) once ``cases`` has statistics for ``grown`` rows: plans made from them stay right
+    as the table grows, and autovacuum keeps them from there."""
+    with engine.connect() as conn:
+        known = conn.execute(KNOWN_ROWS, {"table": "cases"}).scalar_one()
+        if known >= grown:
+            return False
+        live = conn.execute(LIVE_ROWS, {"cap": grown}).scalar_one()
+        if live >= young and known < live / 2:
+            conn.execute(text("ANALYZE " + ", ".join(CASE_TABLES)))
+            conn.commit()
+            # Not the tables' owner: PostgreSQL skips them with a warning; asking again would not help.
+            return conn.execute(KNOWN_ROWS, {"table": "cases"}).scalar_one() >= 0
+    return True
+
+
 @dataclass(frozen=True)
 class Database:
     url: str
     engine: Engine
-    checkpointer: Checkpointer | None = None
+    maintenance: AfterCommits | None = None   # the dialect's background task after commits
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     def dispose(self) -> None:
-        if self.checkpointer is not None:
-            self.checkpointer.close()
+        if self.maintenance is not None:
+            self.maintenance.close()
         self.engine.dispose()
 
 
@@ -135,8 +185,11 @@ def open_database(url: str = DEFAULT_URL, *, upgrade: bool = True) -> Database:
     engine = create(url)
     if upgrade:
         migrate(engine)
-    checkpointer = None
+    maintenance = None
     if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-        checkpointer = Checkpointer(engine)
-        event.listen(engine, "commit", checkpointer.committed)
-    return Database(url, engine, checkpointer)
+        maintenance = AfterCommits(engine, checkpoint_wal, interval=0.1)
+    elif engine.dialect.name == "postgresql":
+        maintenance = AfterCommits(engine, analyze_young_tables, interval=1.0)
+    if maintenance is not None:
+        event.listen(engine, "commit", maintenance.committed)
+    return Database(url, engine, maintenance)

@@ -1,13 +1,16 @@
 """The intake's group writer: batches on one kept SQLite connection, and a batch that meets a stored
-external id still answers every item (the repeat as a duplicate, the others as new cases)."""
+external id still answers every item (the repeat as a duplicate, the others as new cases). On
+PostgreSQL, young case tables get statistics, so foreign-key checks stop scanning the county."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
-from sqlalchemy import event as sa_event, func, select
+from sqlalchemy import event as sa_event, func, select, text
 
 from wangge.core.store import open_database
+from wangge.core.store.db import analyze_young_tables
 from wangge.core.store.tables import cases
 from wangge.core.workflow import Actor
 from wangge.web.api.intake import CountyIntake, GroupWriter
@@ -59,3 +62,50 @@ def test_a_stored_external_id_in_a_batch_settles_each_item(database, counties, e
     assert asyncio.run(writer.submit(_prepare(counties, event, "e", external_id="W-4"))).duplicate is False
     assert _count(database) == 4
     writer.close()
+
+
+FK_LOOKUP = ("PREPARE fk_lookup(varchar, varchar) AS "
+             "SELECT 1 FROM ONLY cases x WHERE tenant = $1 AND id = $2 FOR KEY SHARE OF x")
+
+
+def _fk_plan(conn) -> str:  # type: ignore[no-untyped-def]
+    """The plan PostgreSQL caches for a foreign-key check on ``cases``: generic, made from today's statistics."""
+    conn.execute(text("DEALLOCATE ALL"))
+    conn.execute(text(FK_LOOKUP))
+    conn.execute(text("SET plan_cache_mode = force_generic_plan"))
+    return "\n".join(r[0] for r in conn.execute(text("EXPLAIN EXECUTE fk_lookup('alpha', 'x')")))
+
+
+def test_young_case_tables_get_statistics_so_foreign_key_checks_use_the_primary_key(pg_url, counties, event):  # type: ignore[no-untyped-def]
+    db = open_database(pg_url)
+    try:
+        writer = GroupWriter(db)
+        for batch in range(25):
+            writer.commit([_prepare(counties, event, f"{batch}-{i}", external_id=f"Y-{batch}-{i}")
+                           for i in range(16)])
+        # The maintenance thread analyses within a second or two of the commits (stats reach the
+        # collector up to a second late).
+        deadline = time.monotonic() + 15
+        with db.engine.connect() as conn:
+            while time.monotonic() < deadline:
+                known = conn.execute(text("SELECT reltuples FROM pg_class WHERE oid = CAST('cases' AS regclass)")).scalar()
+                if known >= 200:
+                    break
+                time.sleep(0.2)
+            assert known >= 200
+            assert "pk_cases" in _fk_plan(conn)
+    finally:
+        db.dispose()
+
+
+def test_analysing_young_tables_retires_once_statistics_are_grown(pg_url, counties, event):  # type: ignore[no-untyped-def]
+    db = open_database(pg_url)
+    try:
+        GroupWriter(db).commit([_prepare(counties, event, f"g{i}", external_id=f"G-{i}") for i in range(30)])
+        with db.engine.connect() as conn:
+            conn.execute(text("ANALYZE cases"))
+            conn.commit()
+        assert analyze_young_tables(db.engine, grown=30) is False
+        assert analyze_young_tables(db.engine, grown=31) is True
+    finally:
+        db.dispose()
