@@ -34,12 +34,15 @@ def _deployment(packs: tuple[Path, ...], db_url: str, data_dir: Path, secret: st
               help="会话签名密钥 (或 $WANGGE_SECRET;缺省时在数据目录生成)")
 @DATA_OPTION
 @click.option("--https-only", is_flag=True, help="会话 Cookie 仅经 HTTPS 发送 (behind TLS)")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="工作进程数,多核服务器可设为 CPU 核数 (worker processes)")
 def serve(packs: tuple[Path, ...], db_url: str, port: int, host: str, secret: str | None, data_dir: Path,
-          https_only: bool) -> None:
+          https_only: bool, workers: int) -> None:
     """运行门户 (serve the portal); 不给规则包时服务全部示例县 (every example county)."""
     from .app import create_app  # noqa: PLC0415
     from .auth import has_admin  # noqa: PLC0415
-    from .server import calendar_warnings, run  # noqa: PLC0415
+    from .deployment import SECRET_ENV  # noqa: PLC0415
+    from .server import PortalSpec, calendar_warnings, run, run_workers  # noqa: PLC0415
 
     deployment = _deployment(packs, db_url, data_dir, secret)
     assert deployment.registry is not None
@@ -58,8 +61,16 @@ def serve(packs: tuple[Path, ...], db_url: str, port: int, host: str, secret: st
         db_arg = "" if db_url == DEFAULT_URL else f" --db {db_url}"
         click.echo(f"创建第一个管理员 (create the first administrator):\n"
                    f"  wangge admin create {missing[0]} 用户名 --role admin{db_arg}")
-    run(create_app(deployment, https_only=https_only), deployment, host=host, port=port, log_level="info",
-        proxy_headers=False)
+    if workers == 1:
+        run(create_app(deployment, https_only=https_only), deployment, host=host, port=port, log_level="info",
+            proxy_headers=False)
+        return
+    deployment.database.dispose()   # each worker opens its own; this process only supervises them
+    environ = PortalSpec(tuple(str(p.resolve()) for p in packs), db_url, str(data_dir), https_only).environ()
+    if secret:   # given on the command line: the workers must sign sessions with the same key
+        environ[SECRET_ENV] = secret
+    run_workers("wangge.web.server:portal_app", environ, workers, host=host, port=port, log_level="info",
+                proxy_headers=False)
 
 
 def _password(password_stdin: bool) -> str:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event as sa_event, func, select, text
 
 from wangge.core.store import open_database
-from wangge.core.store.db import analyze_young_tables
+from wangge.core.store.db import WriterLock, analyze_young_tables
 from wangge.core.store.tables import cases
 from wangge.core.workflow import Actor
 from wangge.web.api.intake import CountyIntake, GroupWriter
@@ -76,19 +76,20 @@ def _fk_plan(conn) -> str:  # type: ignore[no-untyped-def]
     return "\n".join(r[0] for r in conn.execute(text("EXPLAIN EXECUTE fk_lookup('alpha', 'x')")))
 
 
-def test_young_case_tables_get_statistics_so_foreign_key_checks_use_the_primary_key(pg_url, counties, event):  # type: ignore[no-untyped-def]
+def test_young_case_tables_get_statistics_so_foreign_key_checks_use_the_primary_key(  # type: ignore[no-untyped-def]
+        pg_url, counties, event):
     db = open_database(pg_url)
     try:
         writer = GroupWriter(db)
         for batch in range(25):
             writer.commit([_prepare(counties, event, f"{batch}-{i}", external_id=f"Y-{batch}-{i}")
                            for i in range(16)])
-        # The maintenance thread analyses within a second or two of the commits (stats reach the
-        # collector up to a second late).
+        # The maintenance thread looks a second after the commits and analyses then.
         deadline = time.monotonic() + 15
         with db.engine.connect() as conn:
             while time.monotonic() < deadline:
-                known = conn.execute(text("SELECT reltuples FROM pg_class WHERE oid = CAST('cases' AS regclass)")).scalar()
+                known = conn.execute(text("SELECT reltuples FROM pg_class "
+                                          "WHERE oid = CAST('cases' AS regclass)")).scalar()
                 if known >= 200:
                     break
                 time.sleep(0.2)
@@ -98,7 +99,8 @@ def test_young_case_tables_get_statistics_so_foreign_key_checks_use_the_primary_
         db.dispose()
 
 
-def test_analysing_young_tables_retires_once_statistics_are_grown(pg_url, counties, event):  # type: ignore[no-untyped-def]
+def test_analysing_young_tables_retires_once_statistics_are_grown(  # type: ignore[no-untyped-def]
+        pg_url, counties, event):
     db = open_database(pg_url)
     try:
         GroupWriter(db).commit([_prepare(counties, event, f"g{i}", external_id=f"G-{i}") for i in range(30)])
@@ -109,3 +111,28 @@ def test_analysing_young_tables_retires_once_statistics_are_grown(pg_url, counti
         assert analyze_young_tables(db.engine, grown=31) is True
     finally:
         db.dispose()
+
+
+def test_while_another_process_writes_the_file_the_writer_waits_its_turn(  # type: ignore[no-untyped-def]
+        sqlite_db, counties, event):
+    # A second lock on the same file stands for another worker process: flock treats each open of the
+    # file as its own holder.
+    other = WriterLock(sqlite_db.writer_lock.path)
+    assert other.acquire(blocking=False)
+    assert sqlite_db.writer_lock.acquire(blocking=False) is False
+    writer = GroupWriter(sqlite_db)
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.05, other.release)
+        started = loop.time()
+        outcome = await writer.submit(_prepare(counties, event, "turn", external_id="T-1"))
+        return outcome, loop.time() - started
+
+    outcome, waited = asyncio.run(scenario())
+    assert outcome.duplicate is False and waited >= 0.04
+    assert _count(sqlite_db) == 1
+    assert sqlite_db.writer_lock.acquire(blocking=False)   # given back after the batch
+    sqlite_db.writer_lock.release()
+    writer.close()
+    other.close()

@@ -1,7 +1,10 @@
-"""The background task after commits (core/store/db.py ``AfterCommits``): it runs a moment after commits,
-on its own thread, never inside a commit, and retires when its task says it has nothing more to do."""
+"""What the store runs beside the writers (core/store/db.py): the background task after commits
+(``AfterCommits``) runs a moment after commits, on its own thread, and retires when its task says it has
+nothing more to do; the writer lock of a SQLite file is held by one process at a time."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 
@@ -59,3 +62,28 @@ def test_sqlite_databases_checkpoint_their_wal_in_the_background(sqlite_url):  #
     finally:
         db.dispose()
     assert not thread.is_alive()
+
+
+def test_the_writer_lock_of_a_sqlite_file_is_held_by_one_process_at_a_time(sqlite_url):  # type: ignore[no-untyped-def]
+    db = open_database(sqlite_url)
+    path = db.writer_lock.path
+    assert path is not None and path.endswith(".writer-lock")
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, path], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert db.writer_lock.acquire(blocking=False) is False
+        started = time.monotonic()
+        with db.writer_lock.held():             # blocks until the other process lets go (0.3 s)
+            assert time.monotonic() - started >= 0.2
+    finally:
+        holder.wait(timeout=10)
+        db.dispose()
+
+
+HOLD = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+time.sleep(0.3)
+"""
