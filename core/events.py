@@ -52,9 +52,17 @@ class Event:
         out: dict[str, Any] = {"id": self.id, "class": self.event_class, "channel": self.channel, "unit": self.unit,
                                "reported_at": self.reported_at.isoformat(), "urgency": self.urgency,
                                "people": self.people}
-        for key in ("reporter", "reporter_role", "title", "description", "external_id"):
-            if getattr(self, key):
-                out[key] = getattr(self, key)
+        # The optional texts, only when set, in this order (attribute reads, not getattr by name: per case).
+        if self.reporter:
+            out["reporter"] = self.reporter
+        if self.reporter_role:
+            out["reporter_role"] = self.reporter_role
+        if self.title:
+            out["title"] = self.title
+        if self.description:
+            out["description"] = self.description
+        if self.external_id:
+            out["external_id"] = self.external_id
         if self.location:
             out["location"] = list(self.location)
         if self.data:
@@ -85,8 +93,8 @@ def parse_event(raw: Any, pack: Pack) -> Event:
     if not isinstance(raw, Mapping):
         raise EventError({"$": "事件必须是 JSON 对象 (an event must be a JSON object)"})
     errors: dict[str, str] = {}
-    unknown = sorted(set(raw) - KNOWN_KEYS)
-    if unknown:
+    if not KNOWN_KEYS.issuperset(raw):
+        unknown = sorted(set(raw) - KNOWN_KEYS)
         errors["$"] = f"未知字段 {', '.join(unknown)};表单字段请放在 data 中 (unknown keys; put form fields under data)"
     event_id = _text(raw, "id", errors, required=True)
     event_class = _class(raw, pack, errors)
@@ -107,12 +115,11 @@ def parse_event(raw: Any, pack: Pack) -> Event:
     location = _location(raw.get("location"), errors)
     if errors:
         raise EventError(errors)
-    return Event(id=event_id, event_class=event_class, channel=channel, unit=unit, reported_at=reported_at,
-                 urgency=urgency, people=people, reporter=str(raw.get("reporter", "")),
-                 reporter_role=str(raw.get("reporter_role", "")), title=str(raw.get("title", "")),
-                 description=str(raw.get("description", "")), location=location,
-                 external_id=str(raw["external_id"]) if raw.get("external_id") is not None else None,
-                 data=MappingProxyType(dict(data)))
+    external_id = raw.get("external_id")
+    # Positional, in field order: a frozen dataclass's __init__ taking 14 keywords costs a third more.
+    return Event(event_id, event_class, channel, unit, reported_at, urgency, people, str(raw.get("reporter", "")),
+                 str(raw.get("reporter_role", "")), str(raw.get("title", "")), str(raw.get("description", "")),
+                 location, str(external_id) if external_id is not None else None, MappingProxyType(dict(data)))
 
 
 def _text(raw: Mapping, key: str, errors: dict[str, str], required: bool = False) -> str:

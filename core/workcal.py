@@ -85,6 +85,8 @@ class CalendarError(ValueError):
 
 def as_shanghai(moment: datetime) -> datetime:
     """``moment`` as an aware Asia/Shanghai datetime; a naive datetime is taken to be Beijing time."""
+    if moment.__class__ is datetime and moment.tzinfo is SHANGHAI:
+        return moment  # what astimezone(SHANGHAI) returns too; most values here already are (4+ per case)
     if not isinstance(moment, datetime):
         raise TypeError(f"expected a datetime, got {type(moment).__name__}")
     if moment.tzinfo is None or moment.utcoffset() is None:

@@ -224,43 +224,54 @@ class NewCase:
 
 def new_case_rows(tenant: str, pack: Pack, event: Event, decision: dict[str, Any], actor: Actor, now: datetime,
                   *, case_id: str | None = None) -> NewCase:
+    # Runs for every intake (web/api/intake.py): rows are dict displays, not dict(**kwargs), and values the
+    # rows share are computed once (same keys, order and values; InsertPlan.parameters memoises by identity).
     wf = pack.workflow
     assert wf is not None
-    state = decision.get("state") if decision.get("state") in wf.states else wf.initial
-    unit = pack.grid.units[event.unit]
+    get = decision.get
+    state = get("state")
+    if state not in wf.states:
+        state = wf.initial
+    units = pack.grid.units
+    unit = units[event.unit]
     cls = pack.events.classes[event.event_class]
-    handler = decision.get("unit") if decision.get("unit") in pack.grid.units else event.unit
-    level = decision.get("level") or pack.grid.units[handler].level
+    handler = get("unit")
+    if handler not in units:
+        handler = event.unit
+    level = get("level") or units[handler].level
+    reported_at = as_shanghai(event.reported_at)
     try:
-        due, note = _decision_due(pack, decision, as_shanghai(event.reported_at)), ""
+        due, note = _decision_due(pack, decision, reported_at), ""
     except CalendarError as exc:
         # A year the calendar does not know: the report is still taken (a citizen's event is never refused
         # for it); the case opens without a deadline and its history says why. Never a guessed deadline.
         due, note = None, f"无法计算办理期限 (no deadline): {exc.message}"
     closed = wf.states[state].kind in ("closed", "terminal")
     case_id = case_id or time_ordered_id()
-    case = dict(
-        tenant=tenant, id=case_id, pack_id=pack.id, pack_version=pack.version, external_id=event.external_id,
-        channel=event.channel, event_class=event.event_class, ref_class=cls.maps_to, unit_code=event.unit,
-        zone=unit.zone, state=state, level=level, handler_unit=handler, lead=decision.get("lead") or None,
-        assist=list(decision.get("assist") or ()), priority=int(decision.get("priority") or 0),
-        reported_at=as_shanghai(event.reported_at), due_at=None if closed else due, closed_at=now if closed else None,
-        reported_by=event.reporter or actor.id, event=event.to_json(), decision=decision, seq=1, supervised=False,
-        vars={"entered_at": now.isoformat()}, updated_at=now)
+    lead = get("lead")
+    case = {
+        "tenant": tenant, "id": case_id, "pack_id": pack.id, "pack_version": pack.version,
+        "external_id": event.external_id, "channel": event.channel, "event_class": event.event_class,
+        "ref_class": cls.maps_to, "unit_code": event.unit, "zone": unit.zone, "state": state, "level": level,
+        "handler_unit": handler, "lead": lead or None, "assist": list(get("assist") or ()),
+        "priority": int(get("priority") or 0), "reported_at": reported_at, "due_at": None if closed else due,
+        "closed_at": now if closed else None, "reported_by": event.reporter or actor.id, "event": event.to_json(),
+        "decision": decision, "seq": 1, "supervised": False, "vars": {"entered_at": now.isoformat()},
+        "updated_at": now}
     deadline = None
     if due is not None and not closed:
         try:
-            deadline = dict(tenant=tenant, case_id=case_id, kind="handle",
-                            **_deadline_values(pack, "handle", due, state))
+            deadline = {"tenant": tenant, "case_id": case_id, "kind": "handle",
+                        **_deadline_values(pack, "handle", due, state)}
         except CalendarError as exc:   # the deadline stands; only its escalation steps cannot be timed
             note = f"无法安排升级 (escalation not scheduled): {exc.message}"
     # The decision itself is on the case row; the history row names the rules that made it.
-    history = dict(
-        tenant=tenant, case_id=case_id, seq=1, at=now, actor=actor.id, role=actor.role, action="open",
-        from_state=None, to_state=state, rule=matched_rules(decision), pack_version=pack.version, note=note,
-        data={"facts": ["reported", "accepted"]})
-    targets = [f"department:{decision['lead']}"] if decision.get("lead") else []
-    targets += [str(t) for t in decision.get("notify") or ()]
+    history = {
+        "tenant": tenant, "case_id": case_id, "seq": 1, "at": now, "actor": actor.id, "role": actor.role,
+        "action": "open", "from_state": None, "to_state": state, "rule": matched_rules(decision),
+        "pack_version": pack.version, "note": note, "data": {"facts": ["reported", "accepted"]}}
+    targets = [f"department:{lead}"] if lead else []
+    targets += [str(t) for t in get("notify") or ()]
     notices = _outbox_rows(tenant, case_id, targets, {"event": "opened", "state": state, "title": event.title}, now)
     return NewCase(case, history, deadline, notices, tuple(opening_rows(case, actor.id)))
 
@@ -470,8 +481,8 @@ def _first_due(pack: Pack, kind: str, deadline_at: datetime, stage: int = 0) -> 
 
 def _deadline_values(pack: Pack, kind: str, when: datetime, state: str) -> dict[str, Any]:
     when = as_shanghai(when)
-    return dict(due_at=_first_due(pack, kind, when), deadline_at=when, stage=0, done=False, claimed_by=None,
-                claimed_at=None, state=state)
+    return {"due_at": _first_due(pack, kind, when), "deadline_at": when, "stage": 0, "done": False,
+            "claimed_by": None, "claimed_at": None, "state": state}
 
 
 def _set_deadline(conn: Connection, pack: Pack, tenant: str, case_id: str, kind: str, when: datetime,
@@ -502,9 +513,10 @@ def _outbox_rows(tenant: str, case_id: str, targets: list[str], payload: dict[st
                  now: datetime) -> tuple[dict[str, Any], ...]:
     # Time-ordered ids, as for cases (see time_ordered_id): random uuid4 keys put each outbox row on its own
     # page of the primary key.
-    return tuple(dict(tenant=tenant, id=time_ordered_id(), case_id=case_id, kind="notify", target=target,
-                      payload=payload, status="pending", attempts=0, next_at=now, last_error="", created_at=now)
-                 for target in dict.fromkeys(targets))
+    return tuple([{"tenant": tenant, "id": time_ordered_id(), "case_id": case_id, "kind": "notify", "target": target,
+                   "payload": payload, "status": "pending", "attempts": 0, "next_at": now, "last_error": "",
+                   "created_at": now}
+                  for target in dict.fromkeys(targets)])
 
 
 def _outbox(conn: Connection, tenant: str, case_id: str, targets: list[str], payload: dict[str, Any],

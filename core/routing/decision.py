@@ -1,6 +1,7 @@
 """The result of routing one event: where it goes, who leads, who assists and is notified, and why."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,7 +30,12 @@ class TraceStep:
     why: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"table": self.table, "rule": self.rule, "matched": self.matched, "why": self.why}
+        return trace_record(self.table, self.rule, self.matched, self.why)
+
+
+def trace_record(table: str, rule: str | None, matched: bool, why: str) -> dict[str, Any]:
+    """A trace step as stored: :meth:`TraceStep.to_json`, also built by ``Router.decide_json`` without the step."""
+    return {"table": table, "rule": rule, "matched": matched, "why": why}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +56,19 @@ class Decision:
     merge_with: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "id": self.event_id, "level": self.level, "unit": self.unit, "lead": self.lead,
-            "assist": list(self.assist), "notify": list(self.notify),
-            "time_limit": str(self.time_limit) if self.time_limit else None,
-            "due": self.due.isoformat() if self.due else None, "priority": self.priority, "state": self.state,
-            "trace": [step.to_json() for step in self.trace]}
+        out = decision_record(self.event_id, self.level, self.unit, self.lead, self.assist, self.notify,
+                              self.time_limit, self.due.isoformat() if self.due else None, self.priority,
+                              self.state, [step.to_json() for step in self.trace])
         if self.merge_with:
             out["merge_with"] = list(self.merge_with)
         return out
+
+
+def decision_record(event_id: str, level: str, unit: str, lead: str | None, assist: Iterable[str],
+                    notify: Iterable[str], time_limit: TimeLimit | None, due: str | None, priority: int,
+                    state: str | None, trace: list[dict[str, Any]]) -> dict[str, Any]:
+    """A decision as stored (:meth:`Decision.to_json` without ``merge_with``), ``due`` already ISO text: the
+    one layout, shared with ``Router.decide_json``, which builds it without the Decision and its steps."""
+    return {"id": event_id, "level": level, "unit": unit, "lead": lead, "assist": list(assist),
+            "notify": list(notify), "time_limit": str(time_limit) if time_limit else None, "due": due,
+            "priority": priority, "state": state, "trace": trace}

@@ -70,9 +70,11 @@ def _insert_from_case(conn: Connection, tenant: str, case_id: str, seq: int, fac
 def opening_rows(case_row: dict, actor: str) -> list[dict]:
     """The case_facts rows of a case being opened, from its ``cases`` row as a dict — for writers that
     batch their own INSERTs (web/api/intake.py) and must store exactly what :func:`record_step` stores."""
-    base = {k: case_row.get(k) for k in ("tenant", "unit_code", "handler_unit", "lead", "event_class", "ref_class",
-                                         "channel", "zone", "reported_at")}
-    base.update(case_id=case_row["id"], reporter=case_row.get("reported_by"), closed_at=None)
+    get = case_row.get   # a dict display, not a comprehension over names: this runs for every intake
+    base = {"tenant": get("tenant"), "unit_code": get("unit_code"), "handler_unit": get("handler_unit"),
+            "lead": get("lead"), "event_class": get("event_class"), "ref_class": get("ref_class"),
+            "channel": get("channel"), "zone": get("zone"), "reported_at": get("reported_at"),
+            "case_id": case_row["id"], "reporter": get("reported_by"), "closed_at": None}
     now = case_row["updated_at"]
     rows = [{**base, "seq": 1, "fact": "reported", "at": case_row["reported_at"], "actor": actor},
             {**base, "seq": 1, "fact": "accepted", "at": now, "actor": actor}]

@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from wangge.core.cases.service import decision_json
 from wangge.core.events import Event
 from wangge.core.pack.model import Pack
 from wangge.core.routing import Router
@@ -20,13 +19,14 @@ class RouterPort(Protocol):
 
 @dataclass(frozen=True)
 class EngineRouter:
-    """The routing engine: ``Router.from_pack(pack).decide(event)``, stored via the cases service's
-    ``decision_json`` so intake keeps exactly what the portal would keep."""
+    """The routing engine: ``Router.from_pack(pack).decide(event)`` as the cases service's ``decision_json``
+    stores it, so intake keeps exactly what the portal would keep. ``Router.decide_json`` builds that dict
+    directly (tests/routing/test_decide_json.py compares the two)."""
 
-    router: Any
+    router: Router
 
     def decide(self, event: Event) -> dict[str, Any]:
-        return decision_json(self.router.decide(event))
+        return self.router.decide_json(event)
 
 
 def router_port(pack: Pack) -> RouterPort:
