@@ -29,6 +29,9 @@ DEFAULT_URL = "sqlite:///wangge.sqlite"
 # checkpoint task (:func:`checkpoint_wal`) normally checkpoints long before; this is the backstop if it cannot.
 WAL_BACKSTOP_PAGES = 20_000
 
+# Seconds between WAL checkpoints while commits go on (see checkpoint_wal).
+CHECKPOINT_INTERVAL = 0.02
+
 # The tables opening a case writes; the ones whose young statistics :func:`analyze_young_tables` renews.
 CASE_TABLES = ("cases", "transitions", "deadlines", "case_facts", "outbox")
 # Rows in ``cases`` from which its statistics describe the table well enough to keep (see analyze_young_tables).
@@ -85,14 +88,19 @@ class AfterCommits:
 
 
 def checkpoint_wal(engine: Engine) -> bool:
-    """SQLite: a PASSIVE checkpoint of the WAL, run by :class:`AfterCommits` every 0.1 s after commits.
+    """SQLite: a PASSIVE checkpoint of the WAL, run by :class:`AfterCommits` every ``CHECKPOINT_INTERVAL``
+    while commits go on.
 
     With SQLite's automatic checkpoint (every 1,000 WAL pages) the committing request copies the WAL into
     the database and fsyncs both: on intake that was 2.3 ms of every 8th group commit, 54 µs per case out
     of a 230 µs write, on the event loop (bench/intake.py). SQLite's documentation suggests this instead:
-    a PASSIVE checkpoint in another thread runs beside readers and the writer, mostly in C without the GIL,
-    and one pass every interval also writes each hot page (index right edges) once rather than per
-    checkpoint."""
+    a PASSIVE checkpoint in another thread runs beside readers and the writer, mostly in C without the GIL.
+
+    Why so often: under steady writes the WAL can only start over when a checkpoint has caught up just
+    before a transaction begins, so it mostly grows to the ``WAL_BACKSTOP_PAGES`` backstop, where the
+    committing request checkpoints what is left and fsyncs every WAL page written since the last pass.
+    Passes 0.02 s apart leave little for that request: intake p99 with two workers fell from 24–34 ms
+    (passes 0.1 s apart) to 16–17 ms (bench/intake.py, three runs)."""
     raw = engine.raw_connection()
     try:
         raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
@@ -250,7 +258,7 @@ def open_database(url: str = DEFAULT_URL, *, upgrade: bool = True) -> Database:
         migrate(engine)
     maintenance, lock = None, WriterLock()
     if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-        maintenance = AfterCommits(engine, checkpoint_wal, interval=0.1)
+        maintenance = AfterCommits(engine, checkpoint_wal, interval=CHECKPOINT_INTERVAL)
         lock = WriterLock(f"{engine.url.database}.writer-lock")
     elif engine.dialect.name == "postgresql":
         maintenance = AfterCommits(engine, analyze_young_tables, interval=1.0)
