@@ -30,7 +30,7 @@ DEFAULT_URL = "sqlite:///wangge.sqlite"
 WAL_BACKSTOP_PAGES = 20_000
 
 # Seconds between WAL checkpoints while commits go on (see checkpoint_wal).
-CHECKPOINT_INTERVAL = 0.02
+CHECKPOINT_INTERVAL = 0.01
 
 # The tables opening a case writes; the ones whose young statistics :func:`analyze_young_tables` renews.
 CASE_TABLES = ("cases", "transitions", "deadlines", "case_facts", "outbox")
@@ -99,8 +99,8 @@ def checkpoint_wal(engine: Engine) -> bool:
     Why so often: under steady writes the WAL can only start over when a checkpoint has caught up just
     before a transaction begins, so it mostly grows to the ``WAL_BACKSTOP_PAGES`` backstop, where the
     committing request checkpoints what is left and fsyncs every WAL page written since the last pass.
-    Passes 0.02 s apart leave little for that request: intake p99 with two workers fell from 24–34 ms
-    (passes 0.1 s apart) to 16–17 ms (bench/intake.py, three runs)."""
+    Frequent passes leave little for that request. Intake p99 with two workers (bench/intake.py) was
+    24–34 ms with passes 0.1 s apart, 16–28 ms at 0.02 s, and 12–22 ms at 0.01 s (most runs 12–14 ms)."""
     raw = engine.raw_connection()
     try:
         raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
