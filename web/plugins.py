@@ -49,6 +49,14 @@ class CountyPlugins:
     def observe(self) -> Observer:
         return plugin_observer(self.manager, self.context)
 
+    @property
+    def watches_cases(self) -> bool:
+        """Whether a plugin observes this county's case changes (``wangge_case_event``). The built-in plugins
+        are registered for every county but act only where the pack enables them; others are registered
+        only where enabled."""
+        return any(impl.plugin_name not in hooks.BUILTINS or self.context.enabled(impl.plugin_name)
+                   for impl in self.manager.hook.wangge_case_event.get_hookimpls())
+
 
 def county_plugins(deployment: Deployment) -> dict[str, CountyPlugins]:
     out = {}
@@ -59,15 +67,26 @@ def county_plugins(deployment: Deployment) -> dict[str, CountyPlugins]:
     return out
 
 
-def observer(plugins: Mapping[str, CountyPlugins]) -> Observer:
-    """One observer for the whole deployment: each case change goes to its own county's plugins."""
+@dataclass(frozen=True)
+class DeploymentObserver:
+    """The cases service's observer for a whole deployment: each case change goes to its own county's plugins
+    that observe case changes. Counties without such plugins are skipped: showing a change means reading the
+    case and its history row back in the transaction, two queries per case for nothing."""
 
-    def observe(conn: Connection, tenant: str, case_id: str, seq: int) -> None:
-        county = plugins.get(tenant)
-        if county is not None:
-            county.observe(conn, tenant, case_id, seq)
+    observers: Mapping[str, Observer]
 
-    return observe
+    def __call__(self, conn: Connection, tenant: str, case_id: str, seq: int) -> None:
+        observe = self.observers.get(tenant)
+        if observe is not None:
+            observe(conn, tenant, case_id, seq)
+
+    def watches(self, tenant: str) -> bool:
+        """Whether a change in ``tenant`` goes to any plugin (writers may skip calling otherwise)."""
+        return tenant in self.observers
+
+
+def observer(plugins: Mapping[str, CountyPlugins]) -> DeploymentObserver:
+    return DeploymentObserver({slug: county.observe for slug, county in plugins.items() if county.watches_cases})
 
 
 def hotline_routes(deployment: Deployment, plugins: Mapping[str, CountyPlugins]) -> list[BaseRoute]:
@@ -124,10 +143,12 @@ async def deliver_forever(deployment: Deployment, plugins: Mapping[str, CountyPl
     """Deliver due outbox messages until cancelled. Each pass runs in a worker thread (the sends block);
     a failing pass is logged and the loop goes on."""
     lookup = sender_lookup(plugins)
+    kinds = {slug: frozenset(county.senders) for slug, county in plugins.items()}
     worker = f"portal-{os.getpid()}"
     while True:
         try:
-            await run_in_threadpool(deliver_due, deployment.database, lookup, worker_id=worker, limit=DELIVERY_BATCH)
+            await run_in_threadpool(deliver_due, deployment.database, lookup, worker_id=worker, limit=DELIVERY_BATCH,
+                                    kinds=kinds)
         except Exception:  # noqa: BLE001 — the loop must outlive a bad pass (database restart, …)
             log.exception("outbox delivery pass failed")
         await asyncio.sleep(interval)

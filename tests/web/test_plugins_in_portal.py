@@ -12,6 +12,7 @@ from wangge.examples import COUNTIES
 import time
 
 from wangge.plugins.webhook import SIGNATURE, TIMESTAMP, sign
+from wangge.web import plugins
 from wangge.web.app import create_app
 from wangge.web.deployment import open_deployment
 
@@ -59,3 +60,18 @@ def test_unsigned_or_wrongly_signed_orders_are_refused(database, tmp_path, monke
     assert post_signed(client, ORDER, secret="wrong").status_code == 401
     with deployment.database.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(cases)).scalar() == 0
+
+
+def test_only_counties_whose_plugins_observe_case_changes_are_shown_them(database, tmp_path):  # type: ignore[no-untyped-def]
+    # 兴隆台 enables the 12345 adapter (it sends 回单 on case changes); 彭李 enables no plugin, so its
+    # cases are not read back in their transaction for nobody.
+    deployment = open_deployment([COUNTIES / PANJIN, COUNTIES / "binzhou-pengli"], database.url, "p" * 32,
+                                 tmp_path / "data", database=database)
+    observe = plugins.observer(plugins.county_plugins(deployment))
+    assert observe.watches(PANJIN)
+    assert not observe.watches("binzhou-pengli")
+    seen: list[str] = []
+    spy = plugins.DeploymentObserver({PANJIN: lambda conn, tenant, case_id, seq: seen.append(tenant)})
+    spy(None, "binzhou-pengli", "c1", 1)
+    spy(None, PANJIN, "c2", 1)
+    assert seen == [PANJIN]
