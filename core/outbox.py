@@ -22,12 +22,12 @@ import logging
 import random
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, or_, select, update
 
 from .hooks import ObserverResult, OutboxMessage, Sender
 from .store.tables import outbox
@@ -150,17 +150,24 @@ SenderLookup = Mapping[str, Sender] | Callable[[str, str], Sender | None]
 
 def deliver_due(db: Any, senders: SenderLookup, now: datetime | None = None, *, worker_id: str = "",
                 limit: int = 50, attempt_timeout: float = 10.0, policy: RetryPolicy = DEFAULT_POLICY,
-                tenant: str | None = None, rng: random.Random | None = None) -> DeliveryReport:
+                tenant: str | None = None, rng: random.Random | None = None,
+                kinds: Mapping[str, Collection[str]] | None = None) -> DeliveryReport:
     """One delivery pass over up to ``limit`` due messages; returns what happened to each.
 
     ``senders`` maps a kind to its sender, or is a function ``(tenant, kind) -> sender`` when senders
-    differ by county. ``tenant`` restricts the pass to one county. Never raises for a sender's failure.
+    differ by county; then ``kinds`` (county → the kinds it has senders for) says which messages the pass
+    may claim. Messages of a kind nobody sends stay pending, untouched, until a plugin sending them is
+    enabled; without ``kinds`` a function's pass claims every kind and records a missing sender as a failed
+    attempt. ``tenant`` restricts the pass to one county. Never raises for a sender's failure.
     """
     now = stored_time(now)
     worker_id = worker_id or f"w-{uuid.uuid4().hex[:12]}"
     # The lease outlives the attempt's time limit, so a row is re-claimed only when its worker is gone.
     lease = timedelta(seconds=max(attempt_timeout * 2, attempt_timeout + 30))
-    claimed = _claim(db, now, worker_id, limit, lease, tenant)
+    deliverable = _deliverable(senders, kinds)
+    if deliverable is False:
+        return DeliveryReport()
+    claimed = _claim(db, now, worker_id, limit, lease, tenant, deliverable)
     if not claimed:
         return DeliveryReport()
     lookup = senders if callable(senders) else (lambda _t, kind: senders.get(kind))  # type: ignore[union-attr]
@@ -172,11 +179,23 @@ def deliver_due(db: Any, senders: SenderLookup, now: datetime | None = None, *, 
     return DeliveryReport(tuple(outcomes))
 
 
+def _deliverable(senders: SenderLookup, kinds: Mapping[str, Collection[str]] | None) -> Any:
+    """The condition on outbox rows that have a sender; None: every row; False: no row."""
+    if kinds is not None:
+        per_county = [and_(outbox.c.tenant == t, outbox.c.kind.in_(sorted(ks))) for t, ks in kinds.items() if ks]
+        return or_(*per_county) if per_county else False
+    if isinstance(senders, Mapping):
+        return outbox.c.kind.in_(sorted(senders)) if senders else False
+    return None
+
+
 def _claim(db: Any, now: datetime, worker_id: str, limit: int, lease: timedelta,
-           tenant: str | None) -> list[OutboxMessage]:
+           tenant: str | None, deliverable: Any = None) -> list[OutboxMessage]:
     due = and_(outbox.c.status == PENDING, outbox.c.next_at <= now)
     if tenant is not None:
         due = and_(outbox.c.tenant == tenant, due)
+    if deliverable is not None:
+        due = and_(due, deliverable)
     query = (select(outbox.c.tenant, outbox.c.id, outbox.c.kind, outbox.c.target, outbox.c.payload,
                     outbox.c.case_id, outbox.c.attempts)
              .where(due).order_by(outbox.c.next_at).limit(limit))

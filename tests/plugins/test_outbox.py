@@ -125,7 +125,24 @@ def test_times_in_any_zone_mean_the_same_instant(database):
 
 def test_a_kind_without_a_sender_waits_for_its_plugin(database):
     put(database, kind="sms")
-    report = deliver_due(database, {}, NOW, policy=FAST)
+    later = NOW + timedelta(hours=5)
+    # No sender for "sms", given as a mapping or per county: the message is not even claimed, so it is
+    # neither retried nor given up on ...
+    assert deliver_due(database, {}, later, policy=FAST).outcomes == ()
+    assert deliver_due(database, {"notify": Recorder()}, later, policy=FAST).outcomes == ()
+    assert deliver_due(database, lambda tenant, kind: None, later, policy=FAST, kinds={T: {"notify"}}).outcomes == ()
+    [waiting] = messages(database, T)
+    assert (waiting.status, waiting.attempts) == (PENDING, 0)
+    # ... until a plugin that sends it is enabled.
+    sms = Recorder()
+    report = deliver_due(database, lambda tenant, kind: sms if kind == "sms" else None, later, policy=FAST,
+                         kinds={T: {"sms"}})
+    assert [o.status for o in report.outcomes] == [SENT] and len(sms.calls) == 1
+
+
+def test_without_the_kinds_a_missing_sender_is_a_failed_attempt(database):
+    put(database, kind="sms")
+    report = deliver_due(database, lambda tenant, kind: None, NOW, policy=FAST)
     assert report.outcomes[0].status == PENDING and "没有" in report.outcomes[0].error
 
 
