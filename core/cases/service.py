@@ -292,13 +292,19 @@ def write_new_cases(conn: Connection, items: Sequence[NewCase]) -> None:
     SQLite batch (bench/intake.py micro-timing). The plan applies the same bind processors, so the stored
     values are byte-identical."""
     memo: dict[tuple[str, int], Any] = {}   # lives while ``items`` keep every value alive (see parameters)
-    for table, rows in ((cases, [i.case for i in items]), (transitions, [i.history for i in items]),
-                        (deadlines, [i.deadline for i in items if i.deadline is not None]),
-                        (outbox, [row for i in items for row in i.outbox]),
-                        (case_facts, [row for i in items for row in i.facts])):
-        if rows:
-            plan = insert_plan(conn, table, tuple(rows[0]))
-            conn.exec_driver_sql(plan.sql, plan.parameters(rows, memo))
+    for table, rows in rows_by_table(items):
+        plan = insert_plan(conn, table, tuple(rows[0]))
+        conn.exec_driver_sql(plan.sql, plan.parameters(rows, memo))
+
+
+def rows_by_table(items: Sequence[NewCase]) -> list[tuple[Table, list[dict[str, Any]]]]:
+    """The rows of ``items`` per table, in the order they are inserted (cases first: the others refer to
+    them); tables with no rows are left out."""
+    tables = ((cases, [i.case for i in items]), (transitions, [i.history for i in items]),
+              (deadlines, [i.deadline for i in items if i.deadline is not None]),
+              (outbox, [row for i in items for row in i.outbox]),
+              (case_facts, [row for i in items for row in i.facts]))
+    return [(table, rows) for table, rows in tables if rows]
 
 
 @dataclass(frozen=True)
@@ -345,11 +351,11 @@ def insert_plan(conn: Connection, table: Table, keys: tuple[str, ...]) -> Insert
     plans = conn.info.setdefault(PLANS_KEY, {})
     plan = plans.get((table.name, keys))
     if plan is None:
-        plan = plans[(table.name, keys)] = _build_plan(conn.dialect, table, keys)
+        plan = plans[(table.name, keys)] = build_plan(conn.dialect, table, keys)
     return plan
 
 
-def _build_plan(dialect: Any, table: Table, keys: tuple[str, ...]) -> InsertPlan:
+def build_plan(dialect: Any, table: Table, keys: tuple[str, ...]) -> InsertPlan:
     unknown = [k for k in keys if k not in table.c]
     if unknown:
         raise ValueError(f"{table.name}: no column {', '.join(unknown)}")

@@ -136,3 +136,38 @@ def test_while_another_process_writes_the_file_the_writer_waits_its_turn(  # typ
     sqlite_db.writer_lock.release()
     writer.close()
     other.close()
+
+
+def test_postgresql_batches_go_through_the_async_connection_and_store_what_the_sync_path_stores(  # type: ignore[no-untyped-def]
+        pg_url, counties, event):
+    db = open_database(pg_url)
+    commits: list[int] = []
+    sa_event.listen(db.engine, "commit", lambda conn: commits.append(1))
+    writer = GroupWriter(db)
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        first = await writer.submit(_prepare(counties, event, "s-0", external_id="A-0"))   # publishes: sync
+        synced = len(commits)
+        later = await asyncio.gather(*(writer.submit(_prepare(counties, event, f"s-{i}", external_id=f"A-{i}"))
+                                       for i in range(1, 9)))
+        assert len(commits) == synced   # not through the engine: psycopg's async connection
+        again = await asyncio.gather(writer.submit(_prepare(counties, event, "s-x", external_id="A-3")),
+                                     writer.submit(_prepare(counties, event, "s-y", external_id="A-99")))
+        await writer.aclose()
+        return first, synced, later, again
+
+    try:
+        first, synced, later, again = asyncio.run(scenario())
+        assert synced >= 1 and not first.duplicate
+        assert [o.duplicate for o in later] == [False] * 8
+        # A stored external id met on the async path: settled item by item on the sync path.
+        assert again[0].duplicate and again[0].case_id == later[2].case_id and not again[1].duplicate
+        assert _count(db) == 10
+        with db.engine.connect() as conn:
+            stored = {tuple(r) for r in conn.execute(select(cases.c.external_id, cases.c.state, cases.c.level,
+                                                            cases.c.due_at).where(cases.c.tenant == "alpha"))}
+        expected = {(o.external_id, o.state, o.level, o.due_at) for o in (first, *later, again[1])}
+        assert {(e, s, lv, d.timestamp() if d else None) for e, s, lv, d in stored} == \
+            {(e, s, lv, d.timestamp() if d else None) for e, s, lv, d in expected}
+    finally:
+        db.dispose()
