@@ -97,6 +97,7 @@ class PackRegistry:
         self._packs: dict[tuple[str, str], Pack] = {}
         self._current: dict[str, tuple[str, Pack]] = {}
         self._checked: dict[str, tuple[float, Pack]] = {}
+        self._renewing: set[str] = set()
         self._routers: dict[str, tuple[Pack, Router]] = {}
 
     # -- reading
@@ -148,15 +149,42 @@ class PackRegistry:
     def current(self, slug: str) -> Pack:
         """The pack in force: the newest published version this portal can read (else the folder's).
 
-        Asked on every request, so the answer is reused for ``CURRENT_TTL`` seconds: a version published
-        by this process is in force at once, one published by another process within that time."""
+        Asked on every request, so the answer is reused. Once it is ``CURRENT_TTL`` seconds old a thread of
+        its own asks the database again while requests go on with it: no request waits for that query (on
+        PostgreSQL, a pool checkout, its ping and the query held the event loop long enough to put a slow
+        batch into every other second of the intake bench). A version published by this process is in
+        force at once, one published by another process within about ``CURRENT_TTL``."""
         checked = self._checked.get(slug)
-        now = time.monotonic()
-        if checked is not None and now - checked[0] < CURRENT_TTL:
-            return checked[1]
+        if checked is None:
+            return self._renew(slug)
+        if time.monotonic() - checked[0] >= CURRENT_TTL:
+            self._renew_soon(slug, checked)
+        return checked[1]
+
+    def _renew(self, slug: str) -> Pack:
         pack = self._newest(slug)
-        self._checked[slug] = (now, pack)
+        self._checked[slug] = (time.monotonic(), pack)
         return pack
+
+    def _renew_soon(self, slug: str, seen: tuple[float, Pack]) -> None:
+        with self._lock:
+            if slug in self._renewing:
+                return
+            self._renewing.add(slug)
+        threading.Thread(target=self._renew_in_background, args=(slug, seen), daemon=True,
+                         name=f"wangge-pack-{slug}").start()
+
+    def _renew_in_background(self, slug: str, seen: tuple[float, Pack]) -> None:
+        try:
+            pack = self._newest(slug)
+        except Exception:  # noqa: BLE001 — the database is away: keep the answer, ask again after the TTL
+            pack = seen[1]
+        finally:
+            with self._lock:
+                self._renewing.discard(slug)
+        with self._lock:
+            if self._checked.get(slug) is seen:   # not replaced meanwhile (e.g. by this process publishing)
+                self._checked[slug] = (time.monotonic(), pack)
 
     def router(self, slug: str) -> Router:
         """The compiled router of the county's pack in force, built once per pack version (compiling a
@@ -246,7 +274,8 @@ class PackRegistry:
         except IntegrityError as exc:
             raise PublishError(f"版本 {pack.version} 已发布过,请在 pack.yaml 中提高版本号 "
                                f"(version already published; bump it)") from exc
-        self._checked.pop(slug, None)
+        with self._lock:
+            self._checked.pop(slug, None)
         return self.versions(slug)[0]
 
     def _load(self, slug: str, digest: str, files: Mapping[str, str]) -> Pack:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 from click.testing import CliRunner
 from sqlalchemy import func, select
@@ -102,3 +103,25 @@ def test_cli_creates_the_first_administrator_and_users(deployment, tmp_path):  #
     assert rows == {"chief": "admin", "w9": "grid_worker"}
     assert "long-password" not in stored and stored.startswith("scrypt$")
     Browser(app_of(deployment)).login("chief", "long-password")
+
+
+def test_a_version_published_by_another_process_comes_into_force_without_a_request_waiting(  # type: ignore[no-untyped-def]
+        deployment, tmp_path, monkeypatch):
+    from wangge.web import packs
+    from wangge.web.deployment import open_deployment
+
+    monkeypatch.setattr(packs, "CURRENT_TTL", 0.05)
+    other = open_deployment([COUNTIES / PENGLI], deployment.database.url, "t" * 32, tmp_path / "other",
+                            database=deployment.database)      # another portal process on the same database
+    assert deployment.pack(PENGLI).version == other.pack(PENGLI).version
+    old = deployment.pack(PENGLI).version
+    pack_yaml = (COUNTIES / PENGLI / "pack.yaml").read_text(encoding="utf-8")
+    draft = other.registry.draft(PENGLI, {"pack.yaml": pack_yaml.replace(f"version: {old}", "version: 1.9.1", 1)})
+    other.registry.publish(PENGLI, draft.digest, "admin")
+    assert other.pack(PENGLI).version == "1.9.1"                 # the publishing process: at once
+    time.sleep(0.1)
+    assert deployment.pack(PENGLI).version == old                # the answer it had, while a thread asks again
+    deadline = time.monotonic() + 5
+    while deployment.pack(PENGLI).version != "1.9.1":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
