@@ -179,10 +179,8 @@ class PackRegistry:
             pack = self._newest(slug)
         except Exception:  # noqa: BLE001 — the database is away: keep the answer, ask again after the TTL
             pack = seen[1]
-        finally:
-            with self._lock:
-                self._renewing.discard(slug)
         with self._lock:
+            self._renewing.discard(slug)
             if self._checked.get(slug) is seen:   # not replaced meanwhile (e.g. by this process publishing)
                 self._checked[slug] = (time.monotonic(), pack)
 

@@ -348,14 +348,19 @@ PLANS_KEY = "wangge.insert_plans"
 def insert_plan(conn: Connection, table: Table, keys: tuple[str, ...]) -> InsertPlan:
     """The plan for ``keys`` of ``table`` on ``conn``'s dialect, built once per pooled DBAPI connection
     (kept in ``conn.info``, SQLAlchemy's place for per-connection user data; nothing module-global)."""
-    plans = conn.info.setdefault(PLANS_KEY, {})
+    return cached_plan(conn.info.setdefault(PLANS_KEY, {}), conn.dialect, table, keys)
+
+
+def cached_plan(plans: dict[tuple[str, tuple[str, ...]], InsertPlan], dialect: Any, table: Table,
+                keys: tuple[str, ...]) -> InsertPlan:
+    """The plan for ``keys`` of ``table`` from ``plans``, built and kept there the first time."""
     plan = plans.get((table.name, keys))
     if plan is None:
-        plan = plans[(table.name, keys)] = build_plan(conn.dialect, table, keys)
+        plan = plans[(table.name, keys)] = _build_plan(dialect, table, keys)
     return plan
 
 
-def build_plan(dialect: Any, table: Table, keys: tuple[str, ...]) -> InsertPlan:
+def _build_plan(dialect: Any, table: Table, keys: tuple[str, ...]) -> InsertPlan:
     unknown = [k for k in keys if k not in table.c]
     if unknown:
         raise ValueError(f"{table.name}: no column {', '.join(unknown)}")

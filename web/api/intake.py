@@ -48,7 +48,7 @@ from sqlalchemy.exc import IntegrityError
 from wangge.core.cases.service import (
     InsertPlan,
     NewCase,
-    build_plan,
+    cached_plan,
     new_case_rows,
     rows_by_table,
     time_ordered_id,
@@ -298,9 +298,8 @@ class GroupWriter:
             outcomes = write_batch(conn, items, self._published, check)
             if self.observe is not None:
                 for outcome in outcomes:
-                    tenant = outcome_tenant(items, outcome)
-                    if not outcome.duplicate and self._watched(tenant):
-                        self.observe(conn, tenant, outcome.case_id, 1)
+                    if not outcome.duplicate:
+                        self.observe(conn, outcome_tenant(items, outcome), outcome.case_id, 1)
         self._published.update((p.tenant, p.pack.id, p.pack.version) for p in items)
         return outcomes
 
@@ -385,7 +384,7 @@ class AsyncWrites:
         try:
             async with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
                 for table, rows in rows_by_table(new):
-                    plan = self._plan(writer.database, table, tuple(rows[0]))
+                    plan = cached_plan(self.plans, writer.database.engine.dialect, table, tuple(rows[0]))
                     await cur.executemany(plan.sql, plan.parameters(rows, memo))
         except psycopg.IntegrityError:
             self.idle.append(conn)
@@ -397,12 +396,6 @@ class AsyncWrites:
         if writer.database.maintenance is not None:   # the engine's commit event does not see this commit
             writer.database.maintenance.committed()
         return outcomes
-
-    def _plan(self, database: Database, table: Any, keys: tuple[str, ...]) -> InsertPlan:
-        plan = self.plans.get((table.name, keys))
-        if plan is None:
-            plan = self.plans[(table.name, keys)] = build_plan(database.engine.dialect, table, keys)
-        return plan
 
     async def _connection(self, database: Database) -> Any:
         while self.idle:
