@@ -223,12 +223,14 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def _json_text(value: Any) -> str:
+def json_text(value: Any) -> str:
+    """The text of a JSON column's value, as every engine here writes it (also used to pass whole rows to
+    PostgreSQL as JSON: core/cases/service.py, RecordsetInsert, must produce the same column text)."""
     # orjson: ~5x faster than json.dumps on the JSON columns every case change writes; keeps Chinese as is.
     return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode("utf-8")
 
 
-JSON_OPTIONS = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
+JSON_OPTIONS = {"json_serializer": json_text, "json_deserializer": orjson.loads}
 
 
 def create(url: str) -> Engine:

@@ -1,12 +1,16 @@
 """``write_new_cases`` sends the driver exactly the values SQLAlchemy's own executemany would: its insert
 plans apply each column type's bind processor themselves (core/cases/service.py, InsertPlan). Compared at
 the driver level (raw stored text on SQLite, values read back on PostgreSQL), so a processor skipped or
-applied twice would show."""
+applied twice would show. On PostgreSQL the asynchronous intake's one-statement batches (RecordsetInsert)
+are compared with it as the server's text of each stored row."""
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from dataclasses import replace
+from datetime import timedelta
 
-from wangge.core.cases.service import new_case_rows, time_ordered_id, write_new_cases
+from sqlalchemy import insert, select, text
+
+from wangge.core.cases.service import new_case_rows, recordset_insert, rows_by_table, time_ordered_id, write_new_cases
 from wangge.core.events import parse_event
 from wangge.core.store.tables import case_facts, cases, deadlines, outbox, transitions
 from wangge.core.workflow import Actor
@@ -52,3 +56,51 @@ def test_plans_store_what_sqlalchemy_stores(database, counties, event):
                                              for i, v in enumerate(r)) for r in rows]
             assert sorted(strip(a, {ours_id})) == sorted(strip(b, {theirs_id})), table.name
 
+
+
+def _row_texts(conn, table, case_id):  # type: ignore[no-untyped-def]
+    """Each stored row as PostgreSQL prints it (``row::text``: a json column's text exactly as kept, datetimes
+    to the microsecond), the case id masked."""
+    column = "id" if table is cases else "case_id"
+    rows = conn.execute(text(f"SELECT r::text FROM {table.name} AS r WHERE {column} = :id"), {"id": case_id}).scalars()
+    masked = (row.replace(case_id, "ID") for row in rows)
+    if table is outbox:   # its own ids differ by construction: mask the second field
+        masked = (f"{r.split(',', 2)[0]},OID,{r.split(',', 2)[2]}" for r in masked)
+    return sorted(masked)
+
+
+def test_recordset_batches_store_what_the_plans_store(pg_url, counties, event):  # type: ignore[no-untyped-def]
+    from wangge.core.store import open_database
+
+    database = open_database(pg_url)
+    pack = counties["alpha"].pack
+    actor = Actor("api:test", "api")
+    # Values that a driver or the server could spell differently: quotes, backslashes, tabs and Chinese in
+    # JSON and text columns, a float, nested lists, a JSON column holding None, a datetime with no fraction.
+    decision = {"unit": "14010100101", "level": "grid", "lead": "zhifa", "assist": ["zhujian"], "priority": 2,
+                "time_limit": "1工作日", "notify": ["role:grid_leader"], "trace": ["测试 \"引号\" \\ \t"],
+                "score": 0.1, "nested": [[1, {"键": None}]]}
+    raw = event(1, title='标题 "引号" \\ 反斜杠\t制表')
+    at = now().replace(microsecond=0) - timedelta(hours=1)
+    made = [new_case_rows("plan", pack, parse_event(raw, pack), decision, actor, at, case_id=time_ordered_id())
+            for _ in range(3)]
+    made[2] = replace(made[2], case={**made[2].case, "vars": None, "lead": None}, deadline=None)
+    ours, theirs = made[:2], [made[2]]
+    reference = new_case_rows("plan", pack, parse_event(raw, pack), decision, actor, at, case_id=time_ordered_id())
+    reference = replace(reference, case={**reference.case, "vars": None, "lead": None}, deadline=None)
+    by_table = rows_by_table([*ours, *theirs])
+    statement = recordset_insert({}, by_table)
+    with database.engine.begin() as conn:
+        conn.exec_driver_sql(statement.sql, tuple(statement.parameters([rows for _, rows in by_table])))
+        write_new_cases(conn, [reference])
+    try:
+        with database.engine.connect() as conn:
+            for table in TABLES:
+                got = _row_texts(conn, table, theirs[0].case["id"])
+                want = _row_texts(conn, table, reference.case["id"])
+                assert got == want, table.name
+                assert _row_texts(conn, table, ours[0].case["id"]) or table is deadlines
+            vars_ = conn.execute(text("SELECT vars::text FROM cases WHERE id = :id"), {"id": theirs[0].case["id"]})
+            assert vars_.scalar_one() == "null"   # JSON null, as SQLAlchemy stores None in a JSON column
+    finally:
+        database.dispose()

@@ -46,10 +46,10 @@ from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from wangge.core.cases.service import (
-    InsertPlan,
     NewCase,
-    cached_plan,
+    RecordsetInsert,
     new_case_rows,
+    recordset_insert,
     rows_by_table,
     time_ordered_id,
     write_new_cases,
@@ -338,20 +338,21 @@ class GroupWriter:
 class AsyncWrites:
     """PostgreSQL batches of one writer on one event loop, written through psycopg's asynchronous connections
     so the loop goes on taking in and preparing requests meanwhile; at most ``ASYNC_BATCHES`` at once, each on
-    its own connection (kept for the next batch). A batch's statements and its commit go in one pipeline,
-    so it costs one round trip to the server, not one per table (2,000 → 2,250 events/s).
+    its own connection (kept for the next batch). A batch is one statement (:class:`RecordsetInsert`: each
+    table's rows as one JSON array) on a connection in autocommit mode, so it costs one round trip and its
+    own implicit transaction: all of it is stored or none.
 
     Why: written inline, each batch held the loop for its ~5 ms round trips and commit (13–25 ms when
     slow), and every request that arrived meanwhile waited for the loop, then for its own batch: intake p99
-    27–35 ms with two workers (bench/intake.py). A writer thread was slower still (GIL hand-offs). The rows
-    and SQL are those of the synchronous path (same InsertPlans); a batch meeting a stored external id is
-    settled item by item on that path."""
+    27–35 ms with two workers (bench/intake.py). A writer thread was slower still (GIL hand-offs). The
+    stored values are those of the synchronous path (tests/api/test_insert_plan.py compares them); a batch
+    meeting a stored external id is settled item by item on that path."""
 
     loop: asyncio.AbstractEventLoop
     slots: asyncio.Semaphore
     idle: list[Any] = field(default_factory=list)        # psycopg.AsyncConnection
     running: set[asyncio.Task] = field(default_factory=set)
-    plans: dict[tuple[str, tuple[str, ...]], InsertPlan] = field(default_factory=dict)
+    statements: dict[tuple[tuple[str, tuple[str, ...]], ...], RecordsetInsert] = field(default_factory=dict)
 
     async def start(self, writer: GroupWriter) -> list[tuple[Prepared, asyncio.Future]]:
         """Wait for a free slot, then take the next batch (requests arriving meanwhile join it)."""
@@ -379,13 +380,11 @@ class AsyncWrites:
         import psycopg  # noqa: PLC0415  (only with PostgreSQL)
 
         outcomes, new = settle(items, {})
+        by_table = rows_by_table(new)
+        statement = recordset_insert(self.statements, by_table)
         conn = await self._connection(writer.database)
-        memo: dict[tuple[str, int], Any] = {}
         try:
-            async with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
-                for table, rows in rows_by_table(new):
-                    plan = cached_plan(self.plans, writer.database.engine.dialect, table, tuple(rows[0]))
-                    await cur.executemany(plan.sql, plan.parameters(rows, memo))
+            await conn.execute(statement.sql, statement.parameters([rows for _, rows in by_table]))
         except psycopg.IntegrityError:
             self.idle.append(conn)
             return writer.commit(items)   # e.g. a stored external id: settled item by item
@@ -405,7 +404,7 @@ class AsyncWrites:
         import psycopg  # noqa: PLC0415
 
         cargs, cparams = database.engine.dialect.create_connect_args(database.engine.url)
-        return await psycopg.AsyncConnection.connect(*cargs, **cparams)
+        return await psycopg.AsyncConnection.connect(*cargs, **cparams, autocommit=True)
 
     async def aclose(self) -> None:
         idle, self.idle = self.idle, []
