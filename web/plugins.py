@@ -231,10 +231,7 @@ def intake_routes(deployment: Deployment, plugins: Mapping[str, CountyPlugins], 
                                                              " (no such intake channel for this county)"))
         try:
             token = bearer(request.headers.get("authorization"))
-            hit, principal, revoked = tokens.cached(slug, token)
-            if not hit:
-                principal, revoked = await run_in_threadpool(tokens.load, slug, token)
-            principal = resolved(principal, revoked)
+            principal = resolved(*await tokens.resolve(slug, token))
             principal.require(INTAKE_SCOPE)
         except ApiError as exc:
             return error_response(exc)

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from wangge.web.deployment import County, Deployment
 
@@ -58,10 +57,7 @@ class ApiContext:
         return await self.check_token(county, token, scope)
 
     async def check_token(self, county: County, token: str, scope: str | None) -> Principal:
-        hit, principal, revoked = self.tokens.cached(county.slug, token)
-        if not hit:
-            principal, revoked = await run_in_threadpool(self.tokens.load, county.slug, token)
-        principal = resolved(principal, revoked)
+        principal = resolved(*await self.tokens.resolve(county.slug, token))
         if scope is not None:
             principal.require(scope)
         return principal
