@@ -19,10 +19,12 @@ PostgreSQL: $WANGGE_TEST_PG_URL or postgresql://postgres@127.0.0.1:5432/test, in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -213,7 +215,9 @@ def run_one(name: str, kind: str, workers: int, url: str, pack: str, script, arg
         # Sample the intake server with py-spy (pip install py-spy): collapsed stacks for flame graphs.
         command = ["py-spy", "record", "--gil", "--subprocesses", "-r", "200", "-f", "raw", "-o", args.profile, "--",
                    *command]
-    proc = subprocess.Popen(command, env=env)
+    # A session of its own: whatever the server leaves behind (its worker processes, when py-spy is
+    # interrupted before them) is stopped with it below, not left serving into the next measurement.
+    proc = subprocess.Popen(command, env=env, start_new_session=True)
     try:
         wait_up(port, proc)
         before = count_rows()
@@ -229,6 +233,8 @@ def run_one(name: str, kind: str, workers: int, url: str, pack: str, script, arg
     finally:
         proc.send_signal(2 if args.profile else 15)   # SIGINT lets py-spy write its profile
         proc.wait(timeout=30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
     line = next(x for x in out.splitlines() if x.startswith("BENCH "))
     data = json.loads(line[len("BENCH "):])
     ok = data["requests"] - data["non2xx"]
