@@ -113,6 +113,7 @@ def parse_event(raw: Any, pack: Pack) -> Event:
     if not isinstance(data, Mapping):
         errors["data"] = "data 必须是 JSON 对象 (data must be an object)"
     location = _location(raw.get("location"), errors)
+    _check_texts(raw, errors)
     if errors:
         raise EventError(errors)
     external_id = raw.get("external_id")
@@ -120,6 +121,26 @@ def parse_event(raw: Any, pack: Pack) -> Event:
     return Event(event_id, event_class, channel, unit, reported_at, urgency, people, str(raw.get("reporter", "")),
                  str(raw.get("reporter_role", "")), str(raw.get("title", "")), str(raw.get("description", "")),
                  location, str(external_id) if external_id is not None else None, MappingProxyType(dict(data)))
+
+
+TEXT_KEYS = ("id", "reporter", "reporter_role", "title", "description", "external_id")
+# Stored in columns of that width (cases.external_id, cases.reported_by, case_facts.reporter): PostgreSQL
+# refuses longer values, which would fail the whole group commit the event shares with others.
+TEXT_LIMITS = {"external_id": 128, "reporter": 128}
+
+
+def _check_texts(raw: Mapping, errors: dict[str, str]) -> None:
+    """Text no database column can hold is refused here, per field, rather than by the database."""
+    for key in TEXT_KEYS:
+        value = raw.get(key)
+        if value is None or key in errors:
+            continue
+        text = str(value)
+        limit = TEXT_LIMITS.get(key)
+        if "\x00" in text:
+            errors[key] = f"{key} 不能包含空字符 U+0000 (must not contain NUL characters)"
+        elif limit is not None and len(text) > limit:
+            errors[key] = f"{key} 最长 {limit} 个字符,现为 {len(text)} 个 (at most {limit} characters)"
 
 
 def _text(raw: Mapping, key: str, errors: dict[str, str], required: bool = False) -> str:

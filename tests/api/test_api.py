@@ -35,6 +35,22 @@ def test_bad_event_gets_per_field_chinese_errors(client, token, auth, event):
     assert r.status_code == 400 and "JSON" in r.json()["error"]["message"]
 
 
+def test_text_no_column_can_hold_is_refused_per_field_and_spares_the_others(client, token, auth, event):
+    # A NUL character, or an external id / reporter longer than their 128-character columns: PostgreSQL
+    # would refuse the row and with it the whole group commit; it is a 422 for that event alone.
+    bad = [event(1, external_id="A\u00001"), event(2, title="标题\u0000"), event(3, external_id="长" * 129),
+           event(4, reporter="r" * 129)]
+    good = [event(10 + i, external_id=f"OK-{i}", title="楼道\t堆放 \"杂物\"") for i in range(3)]
+    t = token()
+    answers = [client.post("/alpha/api/v1/events", json=e, headers=auth(t)) for e in (*bad, *good)]
+    fields = [r.json()["error"]["fields"] for r in answers[:4]]
+    assert [r.status_code for r in answers] == [422] * 4 + [201] * 3
+    assert "U+0000" in fields[0]["external_id"] and "U+0000" in fields[1]["title"]
+    assert "128" in fields[2]["external_id"] and "129" in fields[2]["external_id"] and "128" in fields[3]["reporter"]
+    listed = client.get("/alpha/api/v1/cases", headers=auth(t)).json()
+    assert {c["external_id"] for c in listed["items"]} == {"OK-0", "OK-1", "OK-2"}
+
+
 def test_auth_missing_wrong_revoked_and_scope(client, token, deployment, auth, event):
     from wangge.web.api.auth import create_token, revoke_token
 
