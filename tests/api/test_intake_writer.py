@@ -171,3 +171,25 @@ def test_postgresql_batches_go_through_the_async_connection_and_store_what_the_s
             {(e, s, lv, d.timestamp() if d else None) for e, s, lv, d in expected}
     finally:
         db.dispose()
+
+
+def test_rows_the_database_refuses_fail_only_their_own_item(database, counties, event):  # type: ignore[no-untyped-def]
+    writer = GroupWriter(database)
+    writer.commit([_prepare(counties, event, "pub", external_id="R-0")])   # publishes the pack version
+    missing = _prepare(counties, event, "missing", external_id="R-missing")
+    missing.rows.case["state"] = None                                     # NOT NULL: refused everywhere
+    items = [_prepare(counties, event, "a", external_id="R-1"), missing, _prepare(counties, event, "b", external_id="R-2")]
+    if database.dialect == "postgresql":   # wider than its column: a DataError there (SQLite keeps any length)
+        long = _prepare(counties, event, "long", external_id="R-long")
+        long.rows.case["external_id"] = "R" * 200
+        items.append(long)
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        answers = await asyncio.gather(*(writer.submit(p) for p in items), return_exceptions=True)
+        await writer.aclose()
+        return answers
+
+    answers = asyncio.run(scenario())
+    assert [isinstance(a, Exception) for a in answers] == [False, True, False] + [True] * (len(items) - 3)
+    assert not answers[0].duplicate and not answers[2].duplicate
+    assert _count(database) == 3

@@ -43,7 +43,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from wangge.core.cases.service import (
     NewCase,
@@ -246,7 +246,7 @@ class GroupWriter:
                 continue
             batch = self._take()
             try:
-                outcomes: list[Outcome] | Exception = self._write([p for p, _ in batch])
+                outcomes: list[Outcome | Exception] | Exception = self._write([p for p, _ in batch])
             except Exception as exc:  # noqa: BLE001 — every waiter must get an answer, even an error
                 outcomes = exc
             finally:
@@ -277,21 +277,29 @@ class GroupWriter:
         watches = getattr(self.observe, "watches", None)   # a plain callable observer watches every county
         return True if watches is None else bool(watches(tenant))
 
-    def commit(self, items: list[Prepared]) -> list[Outcome]:
-        """Write ``items`` now (blocking); for synchronous callers."""
+    def commit(self, items: list[Prepared]) -> list[Outcome | Exception]:
+        """Write ``items`` now (blocking); for synchronous callers. An item whose rows the database refuses
+        has the error in place of its outcome; the others are stored."""
         with self.database.writer_lock.held():
             return self._write(items)
 
-    def _write(self, items: list[Prepared]) -> list[Outcome]:
+    def _write(self, items: list[Prepared]) -> list[Outcome | Exception]:
         """Write ``items``; the caller holds the database's writer lock (one batch at a time per process and,
         on a SQLite file, across processes: SQLite has one writer)."""
         try:
             return self._transaction(items, check=False)
-        except IntegrityError:
+        except (IntegrityError, DataError):
             # A repeated external id (stored earlier, or twice in this batch is handled in write_batch;
-            # or another process took it / published the same pack version meanwhile): settle each
-            # item on its own, looking stored ids up, so one item cannot fail its neighbours.
-            return [self._one(p) for p in items]
+            # or another process took it / published the same pack version meanwhile), or a row the
+            # database refuses: settle each item on its own, looking stored ids up, so one item cannot
+            # fail its neighbours.
+            return [self._alone(p) for p in items]
+
+    def _alone(self, item: Prepared) -> Outcome | Exception:
+        try:
+            return self._one(item)
+        except Exception as exc:  # noqa: BLE001 — the database refuses this item's rows: its answer is the error
+            return exc
 
     def _transaction(self, items: list[Prepared], check: bool = True) -> list[Outcome]:
         with self._connection() as conn, conn.begin():
@@ -369,14 +377,14 @@ class AsyncWrites:
 
     async def _answer(self, writer: GroupWriter, batch: list[tuple[Prepared, asyncio.Future]]) -> None:
         try:
-            outcomes: list[Outcome] | Exception = await self.write(writer, [p for p, _ in batch])
+            outcomes: list[Outcome | Exception] | Exception = await self.write(writer, [p for p, _ in batch])
         except Exception as exc:  # noqa: BLE001 — every waiter must get an answer, even an error
             outcomes = exc
         finally:
             self.slots.release()
         answer(batch, outcomes)
 
-    async def write(self, writer: GroupWriter, items: list[Prepared]) -> list[Outcome]:
+    async def write(self, writer: GroupWriter, items: list[Prepared]) -> list[Outcome | Exception]:
         import psycopg  # noqa: PLC0415  (only with PostgreSQL)
 
         outcomes, new = settle(items, {})
@@ -385,7 +393,7 @@ class AsyncWrites:
         conn = await self._connection(writer.database)
         try:
             await conn.execute(statement.sql, statement.parameters([rows for _, rows in by_table]))
-        except psycopg.IntegrityError:
+        except (psycopg.IntegrityError, psycopg.DataError):
             self.idle.append(conn)
             return writer.commit(items)   # e.g. a stored external id: settled item by item
         except BaseException:
@@ -412,15 +420,16 @@ class AsyncWrites:
             await conn.close()
 
 
-def answer(batch: list[tuple[Prepared, asyncio.Future]], outcomes: list[Outcome] | Exception) -> None:
-    """Give each waiter its outcome (or the batch's error)."""
+def answer(batch: list[tuple[Prepared, asyncio.Future]], outcomes: list[Outcome | Exception] | Exception) -> None:
+    """Give each waiter its outcome, or its error (its own, or the whole batch's)."""
     for i, (_, future) in enumerate(batch):
         if future.done():
             continue
-        if isinstance(outcomes, Exception):
-            future.set_exception(outcomes)
+        result = outcomes if isinstance(outcomes, Exception) else outcomes[i]
+        if isinstance(result, Exception):
+            future.set_exception(result)
         else:
-            future.set_result(outcomes[i])
+            future.set_result(result)
 
 
 async def intake(county: CountyIntake, writer: GroupWriter, raw: Any, principal: Principal | None,
