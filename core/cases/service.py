@@ -421,27 +421,27 @@ def recordset_insert(statements: dict[tuple[tuple[str, tuple[str, ...]], ...], R
     key = tuple((table.name, tuple(rows[0])) for table, rows in by_table)
     statement = statements.get(key)
     if statement is None:
-        statement = statements[key] = _build_recordset(by_table)
+        statement = statements[key] = _build_recordset(by_table, key)
     return statement
 
 
-def _build_recordset(by_table: Sequence[tuple[Table, list[dict[str, Any]]]]) -> RecordsetInsert:
+def _build_recordset(by_table: Sequence[tuple[Table, list[dict[str, Any]]]],
+                     key: tuple[tuple[str, tuple[str, ...]], ...]) -> RecordsetInsert:
     clauses = []
-    for i, (table, rows) in enumerate(by_table):
-        keys = tuple(rows[0])
+    for i, ((table, _), (_, keys)) in enumerate(zip(by_table, key)):
         _check_keys(table, keys)
+        columns = ", ".join(f'"{k}"' for k in keys)
         values = ", ".join(_recordset_value(table, k) for k in keys)
-        clauses.append(f"w{i} AS (INSERT INTO {table.name} ({', '.join(keys)}) "
-                       f"SELECT {values} FROM json_populate_recordset(NULL::{table.name}, %s::json) AS r)")
-    key = tuple((table.name, tuple(rows[0])) for table, rows in by_table)
+        clauses.append(f'w{i} AS (INSERT INTO "{table.name}" ({columns}) '
+                       f'SELECT {values} FROM json_populate_recordset(NULL::"{table.name}", %s::json) AS r)')
     return RecordsetInsert("WITH " + ", ".join(clauses) + " SELECT 1", key)
 
 
 def _recordset_value(table: Table, key: str) -> str:
     column = table.c[key]
     if isinstance(column.type, JSON) and not column.type.none_as_null:
-        return f"coalesce(r.{key}, 'null'::json)"
-    return f"r.{key}"
+        return f"""coalesce(r."{key}", 'null'::json)"""
+    return f'r."{key}"'
 
 
 def _insert_case(conn: Connection, tenant: str, pack: Pack, event: Event, decision: dict[str, Any], actor: Actor,
