@@ -409,9 +409,9 @@ class RecordsetInsert:
     sql: str
     tables: tuple[tuple[str, tuple[str, ...]], ...]
 
-    def parameters(self, rows: Sequence[list[dict[str, Any]]]) -> list[str]:
-        """``rows`` per table, in :attr:`tables`' order, as the statement's JSON arguments."""
-        return [json_text(table_rows) for table_rows in rows]
+    def parameters(self, by_table: Sequence[tuple[Table, list[dict[str, Any]]]]) -> list[str]:
+        """The rows of ``by_table`` (the one this statement was made for) as its JSON arguments."""
+        return [json_text(rows) for _, rows in by_table]
 
 
 def recordset_insert(statements: dict[tuple[tuple[str, tuple[str, ...]], ...], RecordsetInsert],

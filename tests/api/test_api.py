@@ -157,3 +157,11 @@ def test_indicators_per_unit_and_period(client, token, auth, event):
 def test_pack_summary(client, auth, event):
     r = client.get("/alpha/api/v1/pack").json()
     assert r["id"] == "test.api.alpha" and r["workflow"]["initial"] and r["event_classes"]
+
+
+def test_event_text_limits_are_the_widths_of_the_columns_they_go_to():
+    from wangge.core.events import TEXT_LIMITS
+    from wangge.core.store.tables import case_facts, cases
+
+    assert TEXT_LIMITS == {"external_id": cases.c.external_id.type.length,
+                           "reporter": min(cases.c.reported_by.type.length, case_facts.c.reporter.type.length)}

@@ -91,7 +91,7 @@ def test_recordset_batches_store_what_the_plans_store(pg_url, counties, event): 
     by_table = rows_by_table([*ours, *theirs])
     statement = recordset_insert({}, by_table)
     with database.engine.begin() as conn:
-        conn.exec_driver_sql(statement.sql, tuple(statement.parameters([rows for _, rows in by_table])))
+        conn.exec_driver_sql(statement.sql, tuple(statement.parameters(by_table)))
         write_new_cases(conn, [reference])
     try:
         with database.engine.connect() as conn:

@@ -283,6 +283,12 @@ class GroupWriter:
         with self.database.writer_lock.held():
             return self._write(items)
 
+    def commit_each(self, items: list[Prepared]) -> list[Outcome | Exception]:
+        """Write each of ``items`` in a transaction of its own (blocking), as :meth:`commit` does once their
+        batch has failed: for a batch known to fail as a whole."""
+        with self.database.writer_lock.held():
+            return [self._alone(p) for p in items]
+
     def _write(self, items: list[Prepared]) -> list[Outcome | Exception]:
         """Write ``items``; the caller holds the database's writer lock (one batch at a time per process and,
         on a SQLite file, across processes: SQLite has one writer)."""
@@ -392,10 +398,10 @@ class AsyncWrites:
         statement = recordset_insert(self.statements, by_table)
         conn = await self._connection(writer.database)
         try:
-            await conn.execute(statement.sql, statement.parameters([rows for _, rows in by_table]))
+            await conn.execute(statement.sql, statement.parameters(by_table))
         except (psycopg.IntegrityError, psycopg.DataError):
             self.idle.append(conn)
-            return writer.commit(items)   # e.g. a stored external id: settled item by item
+            return writer.commit_each(items)   # e.g. a stored external id: settled item by item
         except BaseException:
             await conn.close()
             raise

@@ -3,11 +3,10 @@ read back from SQLite (which keeps no offset) is Beijing time (``wangge.core.wor
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from wangge.core.workcal import SHANGHAI, as_shanghai
 
-CHINA = ZoneInfo("Asia/Shanghai")
+CHINA = SHANGHAI
 
 
 def to_store(moment: datetime | None) -> datetime | None:
